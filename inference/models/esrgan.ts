@@ -1,0 +1,49 @@
+import type { InferenceSession } from 'onnxruntime-node'
+import { InferenceError } from '../runtime/errors'
+import { loadSession, runImageSession } from '../runtime/sessions'
+import { runTiled } from '../runtime/tiling'
+import type { ModelAdapter } from './adapter'
+
+interface EsrganVariant {
+  id: string
+  title: string
+  description: string
+  npmPackage: string
+  scales: number[]
+  /** The UpscalerJS RDN models take and return 0..255; the RRDN ("thick") ones 0..1. */
+  valueRange: number
+}
+
+/** Tile geometry: 128 px cores keep ORT's working set in cache; 16 px of context hides seams. */
+const TILE_SIZE = Number(process.env.TILE_SIZE) || 128
+const TILE_MARGIN = Number(process.env.TILE_MARGIN) || 16
+
+export function esrganAdapter(variant: EsrganVariant): ModelAdapter {
+  const onnxFile = (scale: number) => `${variant.id}-x${scale}.onnx`
+  const sessions = new Map<number, InferenceSession>()
+  return {
+    info: { id: variant.id, task: 'upscale', title: variant.title, description: variant.description, scales: variant.scales },
+    weights: variant.scales.map((scale) => ({ onnxFile: onnxFile(scale), npmPackage: variant.npmPackage, modelJson: `models/x${scale}/model.json`, format: 'tfjs-layers' as const })),
+    async load(paths) {
+      for (const scale of variant.scales) sessions.set(scale, await loadSession(paths.get(onnxFile(scale))!))
+    },
+    async process(image, options, context) {
+      const session = sessions.get(options.scale)
+      if (!session) throw new InferenceError('bad_request', `${variant.title} supports x${variant.scales.join(', x')}, not x${options.scale}.`)
+      return runTiled(
+        image,
+        { scale: options.scale, valueRange: variant.valueRange, run: (input, h, w) => runImageSession(session, input, h, w) },
+        { tileSize: TILE_SIZE, margin: TILE_MARGIN, signal: context.signal, onProgress: context.onProgress },
+      )
+    },
+  }
+}
+
+export const esrganMedium = esrganAdapter({
+  id: 'esrgan-medium',
+  title: 'ESRGAN (balanced)',
+  description: 'Residual dense network from UpscalerJS, trained on DIV2K: sharp detail at moderate cost.',
+  npmPackage: '@upscalerjs/esrgan-medium',
+  scales: [2, 4],
+  valueRange: 255,
+})

@@ -1,0 +1,5 @@
+import type { ModelAdapter } from './adapter'
+import { esrganMedium } from './esrgan'
+
+/** Every model adapter the services can run, for tools that need all of them (conversion, docs). */
+export const allAdapters: ModelAdapter[] = [esrganMedium]

@@ -1,0 +1,38 @@
+import { availableParallelism } from 'node:os'
+import * as ort from 'onnxruntime-node'
+
+/**
+ * One ORT session per model file per process. Sessions are expensive to create (graph
+ * optimisation, weight packing) and safe to share, so every request reuses them.
+ */
+const sessions = new Map<string, Promise<ort.InferenceSession>>()
+
+export function intraOpThreads(): number {
+  const fromEnv = Number(process.env.ORT_INTRA_OP_THREADS)
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : availableParallelism()
+}
+
+export function loadSession(onnxPath: string): Promise<ort.InferenceSession> {
+  let session = sessions.get(onnxPath)
+  if (!session) {
+    session = ort.InferenceSession.create(onnxPath, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: intraOpThreads(),
+      interOpNumThreads: 1,
+    })
+    session.catch(() => sessions.delete(onnxPath))
+    sessions.set(onnxPath, session)
+  }
+  return session
+}
+
+/** Runs a single-input, single-output image model on one CHW tile. */
+export async function runImageSession(session: ort.InferenceSession, input: Float32Array, height: number, width: number): Promise<Float32Array> {
+  const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, height, width]) }
+  const results = await session.run(feeds)
+  const output = results[session.outputNames[0]!]!
+  const data = output.data as Float32Array
+  output.dispose()
+  return data
+}

@@ -1,0 +1,26 @@
+// https://nuxt.com/docs/api/configuration/nuxt-config
+export default defineNuxtConfig({
+  compatibilityDate: '2026-11-01',
+  // The owner's layout keeps pages/, components/ and server/ at the top level.
+  srcDir: '.',
+  serverDir: 'server',
+  devtools: { enabled: false },
+  telemetry: false,
+  // A signed-in tool: pages render in the browser, the API is the server's only job.
+  ssr: false,
+  // trpc-nuxt ships untranspiled ESM that Nitro must bundle, or every tRPC route answers 500.
+  build: { transpile: ['trpc-nuxt'] },
+  typescript: { strict: true },
+  runtimeConfig: {
+    public: {
+      // Shown on the sign-in page by the local stack only.
+      demoEmail: '',
+      demoPassword: '',
+    },
+  },
+  nitro: {
+    // Native addons must stay external: Nitro cannot bundle .node binaries.
+    externals: { external: ['sharp', 'onnxruntime-node'] },
+  },
+  app: { head: { title: 'Restora', htmlAttrs: { lang: 'en' }, meta: [{ name: 'viewport', content: 'width=device-width, initial-scale=1' }] } },
+})

@@ -1,0 +1,84 @@
+import {
+  AdminConfirmSignUpCommand,
+  CognitoIdentityProviderClient,
+  GlobalSignOutCommand,
+  InitiateAuthCommand,
+  SignUpCommand,
+} from '@aws-sdk/client-cognito-identity-provider'
+import { TRPCError } from '@trpc/server'
+import type { OrchestratorConfig } from '../config'
+
+export interface Tokens {
+  accessToken: string
+  refreshToken: string | null
+  expiresIn: number
+}
+
+/** The Cognito user-pool calls the API makes; the same code runs against AWS and the local emulator. */
+export class CognitoAuth {
+  private readonly client: CognitoIdentityProviderClient
+
+  constructor(private readonly config: OrchestratorConfig['cognito']) {
+    this.client = new CognitoIdentityProviderClient({
+      region: config.region,
+      endpoint: config.endpoint,
+      // The emulator ignores credentials but the SDK insists on having some.
+      ...(config.endpoint ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    })
+  }
+
+  async signUp(email: string, password: string): Promise<{ confirmed: boolean }> {
+    await this.call(() =>
+      this.client.send(new SignUpCommand({ ClientId: this.config.clientId, Username: email, Password: password, UserAttributes: [{ Name: 'email', Value: email }] })),
+    )
+    if (!this.config.autoConfirm) return { confirmed: false }
+    await this.call(() => this.client.send(new AdminConfirmSignUpCommand({ UserPoolId: this.config.userPoolId, Username: email })))
+    return { confirmed: true }
+  }
+
+  async signIn(email: string, password: string): Promise<Tokens> {
+    const result = await this.call(() =>
+      this.client.send(new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: this.config.clientId, AuthParameters: { USERNAME: email, PASSWORD: password } })),
+    )
+    return this.tokens(result.AuthenticationResult, null)
+  }
+
+  async refresh(refreshToken: string): Promise<Tokens> {
+    const result = await this.call(() =>
+      this.client.send(new InitiateAuthCommand({ AuthFlow: 'REFRESH_TOKEN_AUTH', ClientId: this.config.clientId, AuthParameters: { REFRESH_TOKEN: refreshToken } })),
+    )
+    return this.tokens(result.AuthenticationResult, refreshToken)
+  }
+
+  async signOut(accessToken: string): Promise<void> {
+    // Best effort: the cookies are cleared whatever Cognito answers.
+    await this.client.send(new GlobalSignOutCommand({ AccessToken: accessToken })).catch(() => {})
+  }
+
+  private tokens(result: { AccessToken?: string; RefreshToken?: string; ExpiresIn?: number } | undefined, previousRefresh: string | null): Tokens {
+    if (!result?.AccessToken) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign-in needs another step this app does not support yet (e.g. a new password).' })
+    return { accessToken: result.AccessToken, refreshToken: result.RefreshToken ?? previousRefresh, expiresIn: result.ExpiresIn ?? 3600 }
+  }
+
+  /** Turns Cognito's exceptions into errors a person can act on. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (error) {
+      const name = (error as Error).name
+      const message = (error as Error).message
+      const known: Record<string, [TRPCError['code'], string]> = {
+        NotAuthorizedException: ['UNAUTHORIZED', 'Wrong email or password.'],
+        UserNotFoundException: ['UNAUTHORIZED', 'Wrong email or password.'],
+        UsernameExistsException: ['CONFLICT', 'An account with this email already exists: sign in instead.'],
+        InvalidPasswordException: ['BAD_REQUEST', `That password is too weak: ${message}`],
+        UserNotConfirmedException: ['FORBIDDEN', 'Confirm your email address first (see the code we sent you).'],
+        TooManyRequestsException: ['TOO_MANY_REQUESTS', 'Too many attempts: wait a minute and try again.'],
+        InvalidParameterException: ['BAD_REQUEST', message],
+      }
+      const mapped = known[name]
+      if (mapped) throw new TRPCError({ code: mapped[0], message: mapped[1], cause: error })
+      throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'The sign-in service is unavailable; try again shortly.', cause: error })
+    }
+  }
+}

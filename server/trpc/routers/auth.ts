@@ -1,0 +1,28 @@
+import { Credentials, SessionUser } from '../../../contracts/api'
+import { protectedProcedure, publicProcedure, router } from '../init'
+
+export const authRouter = router({
+  signUp: publicProcedure.input(Credentials).mutation(async ({ ctx, input }) => {
+    const { confirmed } = await ctx.app.auth.signUp(input.email, input.password)
+    if (!confirmed) return { signedIn: false as const, next: 'confirm' as const }
+    ctx.session.setTokens(await ctx.app.auth.signIn(input.email, input.password))
+    return { signedIn: true as const, next: 'studio' as const }
+  }),
+
+  signIn: publicProcedure.input(Credentials).mutation(async ({ ctx, input }) => {
+    ctx.session.setTokens(await ctx.app.auth.signIn(input.email, input.password))
+    return { signedIn: true as const }
+  }),
+
+  signOut: publicProcedure.mutation(async ({ ctx }) => {
+    if (ctx.session.accessToken) await ctx.app.auth.signOut(ctx.session.accessToken)
+    ctx.session.clear()
+    return { signedIn: false as const }
+  }),
+
+  me: protectedProcedure.output(SessionUser).query(({ ctx }) => ({
+    sub: ctx.user.sub,
+    username: ctx.user.username,
+    email: ctx.user.username.includes('@') ? ctx.user.username : null,
+  })),
+})

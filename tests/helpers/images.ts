@@ -1,0 +1,39 @@
+import { resolve } from 'node:path'
+import sharp from 'sharp'
+import type { Pixels } from '../../inference/runtime/image'
+
+/** The shared fixture photos (../shared/fixtures/images beside the repo). */
+export const FIXTURES = resolve(process.env.FIXTURES_DIR ?? resolve(import.meta.dirname, '../../../shared/fixtures/images'))
+export const fixture = (name: string) => resolve(FIXTURES, name)
+
+export async function loadRgb(name: string, crop?: { left: number; top: number; width: number; height: number }): Promise<Pixels> {
+  let image = sharp(fixture(name)).removeAlpha().toColourspace('srgb')
+  if (crop) image = image.extract(crop)
+  const { data, info } = await image.raw().toBuffer({ resolveWithObject: true })
+  return { width: info.width, height: info.height, channels: 3, data: new Uint8Array(data) }
+}
+
+export async function resize(pixels: Pixels, width: number, height: number, kernel: 'cubic' | 'lanczos3' = 'cubic'): Promise<Pixels> {
+  const { data, info } = await sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: 3 } })
+    .resize(width, height, { kernel, fit: 'fill' })
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+  return { width: info.width, height: info.height, channels: 3, data: new Uint8Array(data) }
+}
+
+/** Peak signal-to-noise ratio in dB over all channels (8-bit). */
+export function psnr(a: Pixels, b: Pixels): number {
+  if (a.width !== b.width || a.height !== b.height) throw new Error(`size mismatch ${a.width}x${a.height} vs ${b.width}x${b.height}`)
+  let sum = 0
+  for (let i = 0; i < a.data.length; i++) {
+    const d = a.data[i]! - b.data[i]!
+    sum += d * d
+  }
+  const mse = sum / a.data.length
+  return mse === 0 ? Infinity : 10 * Math.log10((255 * 255) / mse)
+}
+
+export async function pngSize(bytes: Uint8Array) {
+  const meta = await sharp(bytes).metadata()
+  return { format: meta.format, width: meta.width, height: meta.height }
+}
