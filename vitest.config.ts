@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Model runs use every core; running test files one at a time keeps timings sane on 2 cores.
     fileParallelism: false,
+    env: { LOG_LEVEL: 'warn' },
   },
 })

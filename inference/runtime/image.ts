@@ -32,7 +32,7 @@ export async function inspectImage(bytes: Uint8Array, limits: ImageLimits, scale
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata()
   } catch {
-    throw new InferenceError('bad_image', 'The file is not an image we can read (JPEG, PNG, WebP, TIFF, GIF or AVIF).')
+    throw new InferenceError('bad_image', 'The file is damaged or is not an image we can read (JPEG, PNG, WebP, TIFF, GIF or AVIF).')
   }
   if (!meta.format || !FORMATS.has(meta.format) || !meta.width || !meta.height) throw new InferenceError('bad_image', `Unsupported image format${meta.format ? ` '${meta.format}'` : ''}.`)
   const pixels = meta.width * meta.height

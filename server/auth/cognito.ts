@@ -1,8 +1,9 @@
 import {
   AdminConfirmSignUpCommand,
   CognitoIdentityProviderClient,
-  GlobalSignOutCommand,
+  GetUserCommand,
   InitiateAuthCommand,
+  RevokeTokenCommand,
   SignUpCommand,
 } from '@aws-sdk/client-cognito-identity-provider'
 import { TRPCError } from '@trpc/server'
@@ -22,6 +23,7 @@ export class CognitoAuth {
     this.client = new CognitoIdentityProviderClient({
       region: config.region,
       endpoint: config.endpoint,
+      maxAttempts: 2,
       // The emulator ignores credentials but the SDK insists on having some.
       ...(config.endpoint ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
     })
@@ -37,8 +39,10 @@ export class CognitoAuth {
   }
 
   async signIn(email: string, password: string): Promise<Tokens> {
-    const result = await this.call(() =>
-      this.client.send(new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: this.config.clientId, AuthParameters: { USERNAME: email, PASSWORD: password } })),
+    const result = await this.call(
+      () => this.client.send(new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: this.config.clientId, AuthParameters: { USERNAME: email, PASSWORD: password } })),
+      // The emulator answers a wrong password with InvalidPasswordException; AWS with NotAuthorized.
+      { InvalidPasswordException: ['UNAUTHORIZED', 'Wrong email or password.'] },
     )
     return this.tokens(result.AuthenticationResult, null)
   }
@@ -50,9 +54,16 @@ export class CognitoAuth {
     return this.tokens(result.AuthenticationResult, refreshToken)
   }
 
-  async signOut(accessToken: string): Promise<void> {
+  /** Revokes the refresh token, so a stolen cookie cannot mint new sessions. */
+  async signOut(refreshToken: string): Promise<void> {
     // Best effort: the cookies are cleared whatever Cognito answers.
-    await this.client.send(new GlobalSignOutCommand({ AccessToken: accessToken })).catch(() => {})
+    await this.client.send(new RevokeTokenCommand({ ClientId: this.config.clientId, Token: refreshToken })).catch(() => {})
+  }
+
+  /** The user's email, which access tokens do not carry. */
+  async email(accessToken: string): Promise<string | null> {
+    const user = await this.client.send(new GetUserCommand({ AccessToken: accessToken })).catch(() => null)
+    return user?.UserAttributes?.find((a) => a.Name === 'email')?.Value ?? null
   }
 
   private tokens(result: { AccessToken?: string; RefreshToken?: string; ExpiresIn?: number } | undefined, previousRefresh: string | null): Tokens {
@@ -61,7 +72,7 @@ export class CognitoAuth {
   }
 
   /** Turns Cognito's exceptions into errors a person can act on. */
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
+  private async call<T>(fn: () => Promise<T>, overrides: Record<string, [TRPCError['code'], string]> = {}): Promise<T> {
     try {
       return await fn()
     } catch (error) {
@@ -76,7 +87,7 @@ export class CognitoAuth {
         TooManyRequestsException: ['TOO_MANY_REQUESTS', 'Too many attempts: wait a minute and try again.'],
         InvalidParameterException: ['BAD_REQUEST', message],
       }
-      const mapped = known[name]
+      const mapped = overrides[name] ?? known[name]
       if (mapped) throw new TRPCError({ code: mapped[0], message: mapped[1], cause: error })
       throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'The sign-in service is unavailable; try again shortly.', cause: error })
     }

@@ -15,14 +15,14 @@ export const authRouter = router({
   }),
 
   signOut: publicProcedure.mutation(async ({ ctx }) => {
-    if (ctx.session.accessToken) await ctx.app.auth.signOut(ctx.session.accessToken)
+    if (ctx.session.refreshToken) await ctx.app.auth.signOut(ctx.session.refreshToken)
     ctx.session.clear()
     return { signedIn: false as const }
   }),
 
-  me: protectedProcedure.output(SessionUser).query(({ ctx }) => ({
+  me: protectedProcedure.output(SessionUser).query(async ({ ctx }) => ({
     sub: ctx.user.sub,
     username: ctx.user.username,
-    email: ctx.user.username.includes('@') ? ctx.user.username : null,
+    email: await ctx.app.auth.email(ctx.accessToken),
   })),
 })

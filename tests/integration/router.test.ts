@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { TRPCError } from '@trpc/server'
+import { describe, expect, it } from 'vitest'
+import { createJobFormData, type JobView } from '../../contracts/api'
+import { jobKeys } from '../../server/jobs/repository'
+import { DEMO_USER } from '../../scripts/lib/local-stack'
+import { callerFor, createTestApp } from '../helpers/caller'
+import { forgedAccessToken } from '../helpers/auth'
+import { fixture, pngSize } from '../helpers/images'
+
+const app = createTestApp()
+
+async function imageFile(name: string) {
+  return new File([await readFile(fixture(name))], name, { type: name.endsWith('.jpg') ? 'image/jpeg' : 'image/png' })
+}
+
+async function signedIn(email = DEMO_USER.email, password = DEMO_USER.password) {
+  const user = callerFor(app)
+  await user.caller.auth.signIn({ email, password })
+  return user
+}
+
+async function newUser() {
+  const user = callerFor(app)
+  const email = `user-${randomUUID().slice(0, 8)}@example.com`
+  expect(await user.caller.auth.signUp({ email, password: 'a-long-password' })).toEqual({ signedIn: true, next: 'studio' })
+  return { ...user, email }
+}
+
+const upscaleX4 = { task: 'upscale', model: 'esrgan-medium', scale: 4 } as const
+
+async function rejection(promise: Promise<unknown>): Promise<TRPCError> {
+  const error = await promise.then(() => null, (e: unknown) => e)
+  expect(error).toBeInstanceOf(TRPCError)
+  return error as TRPCError
+}
+
+describe('auth procedures against the Cognito emulator', () => {
+  it('signs up (auto-confirmed locally), signs in, tells who is signed in, signs out', async () => {
+    const { caller, session, email } = await newUser()
+    expect(session.accessToken).toBeTruthy()
+    expect((await caller.auth.me()).email).toBe(email)
+    await caller.auth.signOut()
+    expect(session.accessToken).toBeNull()
+    expect((await rejection(caller.auth.me())).code).toBe('UNAUTHORIZED')
+  })
+
+  it('refuses a wrong password and a duplicate account with clear messages', async () => {
+    const wrong = await rejection(callerFor(app).caller.auth.signIn({ email: DEMO_USER.email, password: 'not-the-password' }))
+    expect(wrong.code).toBe('UNAUTHORIZED')
+    expect(wrong.message).toBe('Wrong email or password.')
+    const duplicate = await rejection(callerFor(app).caller.auth.signUp({ email: DEMO_USER.email, password: 'a-long-password' }))
+    expect(duplicate.code).toBe('CONFLICT')
+  })
+
+  it('validates credentials with the shared schema', async () => {
+    const error = await rejection(callerFor(app).caller.auth.signIn({ email: 'not-an-email', password: 'x' }))
+    expect(error.code).toBe('BAD_REQUEST')
+  })
+
+  it('refreshes an expired or invalid access token from the refresh token', async () => {
+    const { caller, session } = await signedIn()
+    const refresh = session.refreshToken
+    session.accessToken = await forgedAccessToken()
+    expect((await caller.auth.me()).email).toBe(DEMO_USER.email)
+    expect(session.accessToken).not.toBe(null)
+    expect(session.refreshToken).toBe(refresh)
+  })
+
+  it('rejects a forged token when there is no refresh token', async () => {
+    const { caller, session } = callerFor(app)
+    session.accessToken = await forgedAccessToken()
+    expect((await rejection(caller.jobs.list())).code).toBe('UNAUTHORIZED')
+  })
+})
+
+describe('jobs: upload -> upscale service -> stored result', () => {
+  it('lists the models the running services offer', async () => {
+    const { caller } = await signedIn()
+    const { models, limits } = await caller.models.list()
+    expect(models).toEqual([expect.objectContaining({ id: 'esrgan-medium', task: 'upscale', scales: [2, 4], available: true })])
+    expect(limits.maxInputBytes).toBeGreaterThan(0)
+  })
+
+  it('upscales chelsea.png x4 end to end and stores a PNG of 4x the size', { timeout: 120_000 }, async () => {
+    const { caller } = await signedIn()
+    const created = await caller.jobs.create(createJobFormData({ image: await imageFile('chelsea.png'), step: upscaleX4 }))
+    expect(created.status).toBe('queued')
+    expect(created.input).toMatchObject({ width: 451, height: 300, contentType: 'image/png' })
+    await app.runner.idle()
+    const done: JobView = await caller.jobs.get({ id: created.id })
+    expect(done.status).toBe('succeeded')
+    expect(done.output).toMatchObject({ width: 1804, height: 1200, contentType: 'image/png' })
+    expect(done.progress!.done).toBe(done.progress!.total)
+    const me = await caller.auth.me()
+    const stored = await app.store.get(jobKeys({ ownerSub: me.sub, id: created.id }).result)
+    expect(await pngSize(stored!.data)).toEqual({ format: 'png', width: 1804, height: 1200 })
+    expect((await caller.jobs.list()).map((j) => j.id)).toContain(created.id)
+  })
+
+  it('refuses a truncated JPEG at upload with a clear message', async () => {
+    const { caller } = await signedIn()
+    const error = await rejection(caller.jobs.create(createJobFormData({ image: await imageFile('truncated.jpg'), step: upscaleX4 })))
+    expect(error.code).toBe('BAD_REQUEST')
+    expect(error.message).toMatch(/damaged|not an image/i)
+  })
+
+  it('refuses a file that is not an image, and an empty one', async () => {
+    const { caller } = await signedIn()
+    const html = new File(['<html><script>alert(1)</script></html>'], 'photo.png', { type: 'image/png' })
+    expect((await rejection(caller.jobs.create(createJobFormData({ image: html, step: upscaleX4 })))).code).toBe('BAD_REQUEST')
+    const empty = new File([], 'empty.png', { type: 'image/png' })
+    expect((await rejection(caller.jobs.create(createJobFormData({ image: empty, step: upscaleX4 })))).message).toMatch(/empty/)
+  })
+
+  it('refuses an upload over the byte limit before decoding it', async () => {
+    const small = createTestApp({ MAX_INPUT_BYTES: '1000' })
+    const { caller } = callerFor(small)
+    await caller.auth.signIn({ email: DEMO_USER.email, password: DEMO_USER.password })
+    const error = await rejection(caller.jobs.create(createJobFormData({ image: await imageFile('chelsea.png'), step: upscaleX4 })))
+    expect(error.code).toBe('PAYLOAD_TOO_LARGE')
+  })
+
+  it('rejects a wrongly typed step', async () => {
+    const { caller } = await signedIn()
+    const form = createJobFormData({ image: await imageFile('chelsea.png'), step: upscaleX4 })
+    form.set('step', JSON.stringify({ task: 'teleport', model: 'x', scale: 'big' }))
+    expect((await rejection(caller.jobs.create(form))).code).toBe('BAD_REQUEST')
+  })
+
+  it('fails a job with the service reason when the model does not exist', async () => {
+    const { caller } = await signedIn()
+    const created = await caller.jobs.create(createJobFormData({ image: await imageFile('chelsea.png'), step: { task: 'upscale', model: 'no-such-model', scale: 4 } }))
+    await app.runner.idle()
+    const job = await caller.jobs.get({ id: created.id })
+    expect(job.status).toBe('failed')
+    expect(job.error).toMatchObject({ code: 'unsupported_model' })
+  })
+
+  it('fails a job with a clear reason when the service cannot be reached, after retrying', async () => {
+    const down = createTestApp({ UPSCALE_SERVICE_URLS: 'http://127.0.0.1:9', MAX_JOB_ATTEMPTS: '2' })
+    const { caller } = callerFor(down)
+    await caller.auth.signIn({ email: DEMO_USER.email, password: DEMO_USER.password })
+    const created = await caller.jobs.create(createJobFormData({ image: await imageFile('chelsea.png'), step: upscaleX4 }))
+    await down.runner.idle()
+    const job = await caller.jobs.get({ id: created.id })
+    expect(job).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'service_unavailable' } })
+  })
+
+  it('keeps users apart: B cannot see or cancel A’s job', async () => {
+    const a = await newUser()
+    const b = await newUser()
+    const job = await a.caller.jobs.create(createJobFormData({ image: await imageFile('chelsea.png'), step: { ...upscaleX4, scale: 2 } }))
+    expect((await rejection(b.caller.jobs.get({ id: job.id }))).code).toBe('NOT_FOUND')
+    expect((await rejection(b.caller.jobs.cancel({ id: job.id }))).code).toBe('NOT_FOUND')
+    expect(await b.caller.jobs.list()).toEqual([])
+    await app.runner.idle()
+    expect((await a.caller.jobs.get({ id: job.id })).status).toBe('succeeded')
+  })
+
+  it('cancels a running job', { timeout: 60_000 }, async () => {
+    const { caller } = await signedIn()
+    const job = await caller.jobs.create(createJobFormData({ image: await imageFile('astronaut.png'), step: upscaleX4 }))
+    for (let i = 0; i < 100 && (await caller.jobs.get({ id: job.id })).status === 'queued'; i++) await new Promise((r) => setTimeout(r, 50))
+    const cancelled = await caller.jobs.cancel({ id: job.id })
+    expect(cancelled.status).toBe('cancelled')
+    await app.runner.idle()
+    expect((await caller.jobs.get({ id: job.id })).status).toBe('cancelled')
+  })
+})

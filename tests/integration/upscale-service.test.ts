@@ -1,0 +1,122 @@
+import { readFile } from 'node:fs/promises'
+import { describe, expect, it } from 'vitest'
+import { readRunStream, RunStreamError } from '../../contracts/run-stream'
+import { RUN_STREAM_TYPE, ServiceInfo, type RunEvent } from '../../contracts/service'
+import { forgedAccessToken, signInDirect } from '../helpers/auth'
+import { fixture, pngSize } from '../helpers/images'
+
+const SERVICE = 'http://127.0.0.1:8201'
+
+function run(body: Uint8Array, token: string | null, query = 'model=esrgan-medium&scale=4', signal?: AbortSignal) {
+  return fetch(`${SERVICE}/v1/run?${query}`, { method: 'POST', body, signal, headers: token ? { authorization: `Bearer ${token}` } : {} })
+}
+
+describe('upscale service over HTTP', () => {
+  it('answers health, readiness and info', async () => {
+    expect((await fetch(`${SERVICE}/healthz`)).status).toBe(200)
+    expect((await fetch(`${SERVICE}/readyz`)).status).toBe(200)
+    const info = ServiceInfo.parse(await (await fetch(`${SERVICE}/v1/info`)).json())
+    expect(info.models.map((m) => m.id)).toEqual(['esrgan-medium'])
+    expect(info.models[0]!.scales).toEqual([2, 4])
+  })
+
+  it('upscales chelsea.png x4 with progress events and returns a PNG of 4x the size', async () => {
+    const { accessToken } = await signInDirect()
+    const response = await run(await readFile(fixture('chelsea.png')), accessToken)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toBe(RUN_STREAM_TYPE)
+    const events: RunEvent[] = []
+    const result = await readRunStream(response.body!, (e) => events.push(e))
+    expect(events[0]).toEqual({ type: 'accepted', width: 451, height: 300 })
+    const progress = events.filter((e) => e.type === 'progress')
+    expect(progress.at(-1)).toMatchObject({ done: progress.at(-1)!.total })
+    expect(progress.length).toBeGreaterThan(2)
+    expect(await pngSize(result.bytes)).toEqual({ format: 'png', width: 1804, height: 1200 })
+  })
+
+  describe('rejects requests without a valid access token', () => {
+    it.each([
+      ['no token', async () => null],
+      ['a forged signature', async () => forgedAccessToken()],
+      ['an ID token instead of an access token', async () => (await signInDirect()).idToken],
+      ['a malformed token', async () => 'not.a.jwt'],
+    ])('%s -> 401', async (_name, token) => {
+      const response = await run(await readFile(fixture('chelsea.png')), await token())
+      expect(response.status).toBe(401)
+      expect(await response.json()).toMatchObject({ code: 'unauthorized' })
+    })
+  })
+
+  it('gives a clear 422 for a truncated JPEG and keeps serving', async () => {
+    const { accessToken } = await signInDirect()
+    const response = await run(await readFile(fixture('truncated.jpg')), accessToken)
+    expect(response.status).toBe(422)
+    const body = await response.json()
+    expect(body.code).toBe('bad_image')
+    expect(body.message).toMatch(/damaged|not an image/i)
+    expect((await fetch(`${SERVICE}/healthz`)).status).toBe(200)
+  })
+
+  it('refuses a decompression bomb from its header, before decoding', async () => {
+    const { accessToken } = await signInDirect()
+    // A real 50000x50000 PNG header with a tiny body: decoding it would need 7.5 GB.
+    const bomb = pngHeaderOnly(50_000, 50_000)
+    const response = await run(bomb, accessToken)
+    expect(response.status).toBe(413)
+    expect((await response.json()).message).toMatch(/50000x50000/)
+  })
+
+  it('rejects an unknown model and an unsupported scale', async () => {
+    const { accessToken } = await signInDirect()
+    const image = await readFile(fixture('chelsea.png'))
+    expect((await run(image, accessToken, 'model=nope&scale=4')).status).toBe(404)
+    const wrongScale = await run(image, accessToken, 'model=esrgan-medium&scale=3')
+    expect(wrongScale.status).toBe(400)
+    expect((await wrongScale.json()).message).toMatch(/x2, x4/)
+  })
+
+  it('stops work when the client disconnects, then serves the next request', async () => {
+    const { accessToken } = await signInDirect()
+    const image = await readFile(fixture('astronaut.png'))
+    const controller = new AbortController()
+    const response = await run(image, accessToken, 'model=esrgan-medium&scale=4', controller.signal)
+    const reader = response.body!.getReader()
+    await reader.read()
+    controller.abort()
+    const next = await run(await readFile(fixture('chelsea.png')), accessToken, 'model=esrgan-medium&scale=2')
+    const result = await readRunStream(next.body!, () => {})
+    expect(await pngSize(result.bytes)).toMatchObject({ width: 902, height: 600 })
+  })
+
+  it('reports a model error as an error event, not a broken stream', async () => {
+    await expect(readRunStream(new Response('{"type":"error","code":"internal","message":"boom"}\n').body!, () => {})).rejects.toBeInstanceOf(RunStreamError)
+    await expect(readRunStream(new Response('{"type":"progress","done":1,"total":2}\n').body!, () => {})).rejects.toThrow(/closed the stream early/)
+  })
+})
+
+/** Signature, IHDR for the given size, one empty IDAT, IEND: valid framing, no pixels. */
+function pngHeaderOnly(width: number, height: number): Uint8Array {
+  const chunk = (type: string, data: Buffer) => {
+    const length = Buffer.alloc(4)
+    length.writeUInt32BE(data.length)
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data])
+    const crc = Buffer.alloc(4)
+    crc.writeUInt32BE(crc32(body))
+    return Buffer.concat([length, body, crc])
+  }
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(width, 0)
+  ihdr.writeUInt32BE(height, 4)
+  ihdr.writeUInt8(8, 8) // bit depth
+  ihdr.writeUInt8(2, 9) // RGB
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', Buffer.alloc(0)), chunk('IEND', Buffer.alloc(0))])
+}
+
+function crc32(data: Buffer): number {
+  let crc = ~0
+  for (const byte of data) {
+    crc ^= byte
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1))
+  }
+  return ~crc >>> 0
+}
