@@ -25,7 +25,7 @@ export class RunStreamError extends Error {
  */
 export async function readRunStream(body: ReadableStream<Uint8Array>, onEvent: (event: RunEvent) => void): Promise<RunResult> {
   const reader = body.getReader()
-  let pending = new Uint8Array(0)
+  let pending: Uint8Array = new Uint8Array(0)
   let header: Extract<RunEvent, { type: 'result' }> | null = null
   let result: Uint8Array | null = null
   let filled = 0
@@ -33,7 +33,7 @@ export async function readRunStream(body: ReadableStream<Uint8Array>, onEvent: (
     for (;;) {
       const { done, value } = await reader.read()
       if (done) break
-      let chunk = value
+      let chunk: Uint8Array = value
       if (!header) {
         pending = concat(pending, chunk)
         let newline: number

@@ -1,4 +1,4 @@
-import sharp from 'sharp'
+import sharp, { type KernelEnum, type Metadata, type OutputInfo } from 'sharp'
 import type { ImageLimits } from '../../contracts/service'
 import { InferenceError } from './errors'
 
@@ -28,7 +28,7 @@ const FORMATS = new Set(['jpeg', 'png', 'webp', 'tiff', 'gif', 'avif', 'heif'])
 export async function inspectImage(bytes: Uint8Array, limits: ImageLimits, scale: number) {
   if (bytes.length === 0) throw new InferenceError('bad_image', 'The file is empty.')
   if (bytes.length > limits.maxInputBytes) throw new InferenceError('too_large', `The file is ${mb(bytes.length)}; the limit is ${mb(limits.maxInputBytes)}.`)
-  let meta: sharp.Metadata
+  let meta: Metadata
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata()
   } catch {
@@ -48,7 +48,7 @@ export async function inspectImage(bytes: Uint8Array, limits: ImageLimits, scale
 /** Decodes to 8-bit sRGB with EXIF orientation applied; damaged files become a clear `bad_image`. */
 export async function decodeImage(bytes: Uint8Array, limits: ImageLimits, scale: number): Promise<DecodedImage> {
   const info = await inspectImage(bytes, limits, scale)
-  let raw: { data: Buffer; info: sharp.OutputInfo }
+  let raw: { data: Buffer; info: OutputInfo }
   try {
     const pipeline = sharp(bytes, { limitInputPixels: limits.maxInputPixels, failOn: 'truncated', pages: 1 }).rotate().toColourspace('srgb')
     raw = await (info.hasAlpha ? pipeline.ensureAlpha() : pipeline.removeAlpha()).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
@@ -70,7 +70,7 @@ export async function decodeImage(bytes: Uint8Array, limits: ImageLimits, scale:
 }
 
 /** Resizes with a classical kernel; used for alpha channels and as the bicubic baseline. */
-export async function resizePixels(pixels: Pixels, width: number, height: number, kernel: keyof sharp.KernelEnum = 'lanczos3'): Promise<Pixels> {
+export async function resizePixels(pixels: Pixels, width: number, height: number, kernel: keyof KernelEnum = 'lanczos3'): Promise<Pixels> {
   const { data, info } = await sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels as 1 | 3 | 4 } })
     .resize(width, height, { kernel, fit: 'fill' })
     .raw()

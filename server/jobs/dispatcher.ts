@@ -33,7 +33,8 @@ export class Dispatcher {
     try {
       response = await fetch(url, {
         method: 'POST',
-        body: image,
+        // Node's fetch sends any byte view; the DOM typing wants an ArrayBuffer-backed one.
+        body: image as Uint8Array<ArrayBuffer>,
         headers: { authorization: `Bearer ${options.accessToken}`, 'content-type': 'application/octet-stream', 'x-request-id': options.requestId },
         signal: options.signal,
       })

@@ -115,7 +115,8 @@ export class JobRunner {
           })
           await store.put(jobKeys(ref).result, result.bytes, result.contentType)
           job.output = { width: result.width, height: result.height, bytes: result.bytes.length, contentType: result.contentType }
-          if (job.progress) job.progress.done = job.progress.total
+          const progress = job.progress as JobRecord['progress'] // set by the callback above
+          if (progress) progress.done = progress.total
           log.info({ attempts: job.attempts }, 'job succeeded')
           return await this.finish(job, 'succeeded', null)
         } catch (error) {

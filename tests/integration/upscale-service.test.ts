@@ -8,7 +8,7 @@ import { fixture, pngSize } from '../helpers/images'
 const SERVICE = 'http://127.0.0.1:8201'
 
 function run(body: Uint8Array, token: string | null, query = 'model=esrgan-medium&scale=4', signal?: AbortSignal) {
-  return fetch(`${SERVICE}/v1/run?${query}`, { method: 'POST', body, signal, headers: token ? { authorization: `Bearer ${token}` } : {} })
+  return fetch(`${SERVICE}/v1/run?${query}`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, signal, headers: token ? { authorization: `Bearer ${token}` } : {} })
 }
 
 describe('upscale service over HTTP', () => {

@@ -1,0 +1,59 @@
+// The one command that runs every test (README): type-check, unit + integration (vitest),
+// production build, end-to-end in Debian's Chromium (Playwright). Exits non-zero if anything fails.
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+
+const REPORTS = 'test-results/reports'
+rmSync(REPORTS, { recursive: true, force: true })
+mkdirSync(REPORTS, { recursive: true })
+
+function step(title: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): boolean {
+  console.log(`\n=== ${title}: ${command} ${args.join(' ')}`)
+  const started = Date.now()
+  const result = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, ...env } })
+  console.log(`=== ${title}: ${result.status === 0 ? 'ok' : `FAILED (exit ${result.status ?? result.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  return result.status === 0
+}
+
+function ensureChromium() {
+  const path = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+  if (existsSync(path)) return
+  // Debian's Chromium, never a downloaded browser build (README, "Testing").
+  if (process.getuid?.() === 0) step('install chromium', 'bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium'])
+  if (!existsSync(path)) throw new Error(`Chromium not found at ${path}: install Debian's chromium package (apt-get install -y chromium).`)
+}
+
+const node = process.execPath
+const bin = (name: string, script: string) => [node, [`node_modules/${name}/${script}`]] as const
+const results: { name: string; ok: boolean }[] = []
+const run = (name: string, [command, args]: readonly [string, readonly string[]], extra: string[] = [], env?: NodeJS.ProcessEnv) =>
+  results.push({ name, ok: step(name, command, [...args, ...extra], env) })
+
+ensureChromium()
+run('typecheck', bin('nuxt', 'bin/nuxt.mjs'), ['typecheck'])
+run('unit + integration', bin('vitest', 'vitest.mjs'), ['run', '--reporter=default', '--reporter=json', `--outputFile=${REPORTS}/vitest.json`])
+run('build', bin('nuxt', 'bin/nuxt.mjs'), ['build'])
+rmSync('.data-e2e', { recursive: true, force: true })
+run('end to end', bin('@playwright/test', 'cli.js'), ['test', '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: `${REPORTS}/playwright.json` })
+
+// One closing line for the whole run, counted from the runners' own JSON reports.
+let passed = 0
+let failed = 0
+let skipped = 0
+try {
+  const vitest = JSON.parse(readFileSync(`${REPORTS}/vitest.json`, 'utf8'))
+  passed += vitest.numPassedTests
+  failed += vitest.numFailedTests
+  skipped += vitest.numPendingTests + vitest.numTodoTests
+} catch {}
+try {
+  const { stats } = JSON.parse(readFileSync(`${REPORTS}/playwright.json`, 'utf8'))
+  passed += stats.expected + stats.flaky
+  failed += stats.unexpected
+  skipped += stats.skipped
+} catch {}
+for (const r of results) if (!r.ok) failed += passed === 0 && failed === 0 ? 1 : 0
+const failedSteps = results.filter((r) => !r.ok).map((r) => r.name)
+console.log(`\n${failedSteps.length ? `failed steps: ${failedSteps.join(', ')}` : 'all steps ok'}`)
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
+process.exit(failedSteps.length || failed ? 1 : 0)
