@@ -24,7 +24,7 @@ export default defineConfig({
     trace: 'retain-on-failure',
   },
   webServer: {
-    command: `node --import tsx scripts/dev.ts --prod --web-port ${PORT} --cognito-port 9529 --upscale-port 8301 --data-dir ${process.env.E2E_DATA_DIR ?? '.data-e2e'}`,
+    command: `node --import tsx scripts/dev.ts --prod --web-port ${PORT} --cognito-port ${process.env.E2E_COGNITO_PORT ?? 9529} --service-port ${process.env.E2E_SERVICE_PORT ?? 8301} --data-dir ${process.env.E2E_DATA_DIR ?? '.data-e2e'}`,
     url: `http://127.0.0.1:${PORT}/api/health`,
     timeout: 180_000,
     reuseExistingServer: false,

@@ -5,14 +5,15 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { cognitoEnv, DEMO_USER, startCognito, startInferenceService, startProcess, stopAll, waitFor } from './lib/local-stack'
+import { cognitoEnv, DEMO_USER, SERVICES, startCognito, startInferenceService, startProcess, stopAll, waitFor, type ServiceName } from './lib/local-stack'
 
 const { values } = parseArgs({
   options: {
     prod: { type: 'boolean', default: false },
     'web-port': { type: 'string', default: process.env.WEB_PORT ?? '3000' },
     'cognito-port': { type: 'string', default: process.env.COGNITO_PORT ?? '9329' },
-    'upscale-port': { type: 'string', default: process.env.UPSCALE_PORT ?? '8101' },
+    // Services listen on consecutive ports from here, in SERVICES order (upscale 8101, ...).
+    'service-port': { type: 'string', default: process.env.SERVICE_PORT ?? '8101' },
     'data-dir': { type: 'string', default: process.env.DATA_DIR ?? '.data' },
   },
 })
@@ -33,11 +34,13 @@ try {
   const env: NodeJS.ProcessEnv = {
     ...cognitoEnv(cognito),
     DATA_DIR: resolve(dataDir, 'store'),
-    UPSCALE_SERVICE_URLS: `http://127.0.0.1:${values['upscale-port']}`,
     NUXT_PUBLIC_DEMO_EMAIL: DEMO_USER.email,
     NUXT_PUBLIC_DEMO_PASSWORD: DEMO_USER.password,
   }
-  const upscale = startInferenceService('upscale', Number(values['upscale-port']), env)
+  const names = Object.keys(SERVICES) as ServiceName[]
+  const port = (i: number) => Number(values['service-port']) + i
+  names.forEach((name, i) => (env[SERVICES[name].urlsEnv] = `http://127.0.0.1:${port(i)}`))
+  const services = Promise.all(names.map((name, i) => startInferenceService(name, port(i), env)))
   const webPort = values['web-port']!
   let web
   if (values.prod) {
@@ -46,7 +49,7 @@ try {
   } else {
     web = startProcess('web', process.execPath, [resolve('node_modules/nuxt/bin/nuxt.mjs'), 'dev', '--port', webPort, '--host', '127.0.0.1'], env)
   }
-  await upscale
+  await services
   await waitFor(`http://127.0.0.1:${webPort}/api/health`, web, 300_000)
   console.log(`\n  Restora is running: http://127.0.0.1:${webPort}\n  Demo user: ${DEMO_USER.email} / ${DEMO_USER.password}\n  Ctrl-C stops everything.\n`)
 } catch (error) {

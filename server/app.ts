@@ -24,7 +24,7 @@ export function createApp(config: OrchestratorConfig = loadConfig()): App {
   const logger = createLogger('orchestrator')
   const store = new LocalFolderStore(config.dataDir)
   const jobs = new JobRepository(store)
-  const dispatcher = new Dispatcher({ upscale: config.services.upscale, denoise: [], 'remove-text': [] })
+  const dispatcher = new Dispatcher(config.services)
   return {
     config,
     logger,

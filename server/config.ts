@@ -13,8 +13,10 @@ const Env = z.object({
   /** Local only: confirm sign-ups at once, since the emulator sends no email. */
   AUTH_AUTO_CONFIRM: z.enum(['0', '1']).default('0'),
   DATA_DIR: z.string().default('.data'),
-  /** Comma-separated replica URLs of the upscale service. */
+  /** Comma-separated replica URLs of each service; a task with none is simply not offered. */
   UPSCALE_SERVICE_URLS: z.string().default('http://127.0.0.1:8101'),
+  DENOISE_SERVICE_URLS: z.string().default(''),
+  REMOVE_TEXT_SERVICE_URLS: z.string().default(''),
   JOB_TIMEOUT_MS: z.coerce.number().int().positive().default(15 * 60_000),
   MAX_JOB_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
 })
@@ -36,9 +38,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       autoConfirm: e.AUTH_AUTO_CONFIRM === '1',
     },
     dataDir: e.DATA_DIR,
-    services: { upscale: e.UPSCALE_SERVICE_URLS.split(',').map((u) => u.trim()).filter(Boolean) },
+    services: { upscale: urls(e.UPSCALE_SERVICE_URLS), denoise: urls(e.DENOISE_SERVICE_URLS), 'remove-text': urls(e.REMOVE_TEXT_SERVICE_URLS) },
     limits: limitsFromEnv(env),
     jobTimeoutMs: e.JOB_TIMEOUT_MS,
     maxJobAttempts: e.MAX_JOB_ATTEMPTS,
   }
 }
+
+const urls = (list: string) => list.split(',').map((u) => u.trim()).filter(Boolean)

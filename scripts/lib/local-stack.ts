@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { createServer } from 'node:net'
 import {
   AdminCreateUserCommand,
   AdminGetUserCommand,
@@ -72,6 +73,16 @@ export async function waitFor(url: string, child: ChildProcess | null, timeoutMs
   }
 }
 
+/** A TCP port that is free right now on loopback (so parallel test runs do not collide). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
 const tsx = (script: string) => [process.execPath, ['--import', 'tsx', script]] as const
 
 export async function startCognito(port: number, dataDir: string): Promise<Cognito> {
@@ -129,8 +140,17 @@ export function cognitoEnv(cognito: Cognito): NodeJS.ProcessEnv {
   }
 }
 
-export async function startInferenceService(name: 'upscale', port: number, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const [node, args] = tsx(`inference/service/${name}.ts`)
+/**
+ * The inference services of the local stack: each its own process, with the env variable through
+ * which the orchestrator finds its replicas. A new service is a new row here.
+ */
+export const SERVICES = {
+  upscale: { entry: 'inference/service/upscale.ts', defaultPort: 8101, urlsEnv: 'UPSCALE_SERVICE_URLS' },
+} as const satisfies Record<string, { entry: string; defaultPort: number; urlsEnv: string }>
+export type ServiceName = keyof typeof SERVICES
+
+export async function startInferenceService(name: ServiceName, port: number, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const [node, args] = tsx(SERVICES[name].entry)
   const child = startProcess(name, node, [...args], { ...env, PORT: String(port), HOST: '127.0.0.1' })
   await waitFor(`http://127.0.0.1:${port}/readyz`, child)
   return child

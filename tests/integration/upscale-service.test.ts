@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { readRunStream, RunStreamError } from '../../contracts/run-stream'
 import { RUN_STREAM_TYPE, ServiceInfo, type RunEvent } from '../../contracts/service'
-import { forgedAccessToken, signInDirect } from '../helpers/auth'
+import { forgedAccessToken, signInDirect, stackEnv } from '../helpers/auth'
 import { fixture, pngSize } from '../helpers/images'
 
-const SERVICE = 'http://127.0.0.1:8201'
+const SERVICE = stackEnv().UPSCALE_SERVICE_URLS!
 
 function run(body: Uint8Array, token: string | null, query = 'model=esrgan-medium&scale=4', signal?: AbortSignal) {
   return fetch(`${SERVICE}/v1/run?${query}`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, signal, headers: token ? { authorization: `Bearer ${token}` } : {} })
