@@ -20,27 +20,57 @@ export const StepSpec = z.object({
 })
 export type StepSpec = z.infer<typeof StepSpec>
 
+/** A job runs its steps in order, each on the previous one's output (e.g. denoise -> upscale x2). */
+export const MAX_PIPELINE_STEPS = 5
+export const Pipeline = z
+  .array(StepSpec)
+  .min(1, 'Choose at least one step.')
+  .max(MAX_PIPELINE_STEPS, `A pipeline has at most ${MAX_PIPELINE_STEPS} steps.`)
+
 export const ACCEPTED_IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/tiff', 'image/gif', 'image/avif'] as const
+
+const jsonField = <T extends z.ZodType>(schema: T, name: string) =>
+  z
+    .string()
+    .max(10_000)
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `${name} must be JSON` })
+        return z.NEVER
+      }
+    })
+    .pipe(schema)
 
 /** Fields of the multipart form `jobs.create` takes (FormData keeps the upload binary). */
 export const CreateJobForm = z.object({
   image: z.file('Attach an image file.'),
-  step: z.string().transform((text, ctx) => {
-    try {
-      return JSON.parse(text) as unknown
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'step must be JSON' })
-      return z.NEVER
-    }
-  }).pipe(StepSpec),
+  steps: jsonField(Pipeline, 'steps'),
 })
-export type CreateJobFields = { image: File; step: z.input<typeof StepSpec> }
+export type CreateJobFields = { image: File; steps: z.input<typeof Pipeline> }
+
+export const MAX_BATCH_IMAGES = 50
+
+/** `jobs.createBatch`: many images (repeated `images` fields), one pipeline. */
+export const CreateBatchForm = z.object({
+  images: z.array(z.file()).min(1, 'Attach at least one image.').max(MAX_BATCH_IMAGES, `A batch has at most ${MAX_BATCH_IMAGES} images.`),
+  steps: jsonField(Pipeline, 'steps'),
+})
+export type CreateBatchFields = { images: File[]; steps: z.input<typeof Pipeline> }
+
+export function createBatchFormData(fields: CreateBatchFields): FormData {
+  const form = new FormData()
+  for (const image of fields.images) form.append('images', image)
+  form.set('steps', JSON.stringify(fields.steps))
+  return form
+}
 
 /** Builds the FormData for `jobs.create` from typed fields, so a wrong field fails type-checking. */
 export function createJobFormData(fields: CreateJobFields): FormData {
   const form = new FormData()
   form.set('image', fields.image)
-  form.set('step', JSON.stringify(fields.step))
+  form.set('steps', JSON.stringify(fields.steps))
   return form
 }
 
@@ -49,15 +79,31 @@ export type JobStatus = z.infer<typeof JobStatus>
 
 export const ImageFacts = z.object({ width: z.number(), height: z.number(), bytes: z.number(), contentType: z.string() })
 
+export const Progress = z.object({ done: z.number(), total: z.number() })
+
+export const StepState = z.object({
+  spec: StepSpec,
+  status: z.enum(['pending', 'running', 'succeeded', 'failed', 'cancelled']),
+  progress: Progress.nullable(),
+  output: ImageFacts.nullable(),
+})
+export type StepState = z.infer<typeof StepState>
+
+export const JobErrorCode = z.union([ServiceErrorCode, z.literal('service_unavailable')])
+
 export const JobView = z.object({
   id: z.string(),
   status: JobStatus,
-  step: StepSpec,
+  steps: z.array(StepState),
+  /** Index of the step running now (or that ran last). */
+  currentStep: z.number().int(),
   inputName: z.string(),
   input: ImageFacts,
+  /** Jobs created together by jobs.createBatch share this id. */
+  batchId: z.string().nullable(),
+  /** The last step's output, once the whole pipeline succeeded. */
   output: ImageFacts.nullable(),
-  progress: z.object({ done: z.number(), total: z.number() }).nullable(),
-  error: z.object({ code: z.union([ServiceErrorCode, z.literal('service_unavailable')]), message: z.string() }).nullable(),
+  error: z.object({ code: JobErrorCode, message: z.string() }).nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
   attempts: z.number(),
@@ -65,6 +111,14 @@ export const JobView = z.object({
 export type JobView = z.infer<typeof JobView>
 
 export const JobId = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{10,40}$/, 'Unknown job id.') })
+
+export const JobListInput = z.object({
+  limit: z.number().int().min(1).max(100).default(20),
+  /** From the previous page's nextCursor. */
+  cursor: z.string().max(100).nullish(),
+})
+
+export const JobListPage = z.object({ items: z.array(JobView), nextCursor: z.string().nullable() })
 
 export const ModelsList = z.object({
   models: z.array(ModelInfo.extend({ available: z.boolean() })),

@@ -1,4 +1,4 @@
-import { httpLink as fetchHttpLink, isNonJsonSerializable, splitLink } from '@trpc/client'
+import { httpLink as fetchHttpLink, httpSubscriptionLink, isNonJsonSerializable, splitLink } from '@trpc/client'
 import { createTRPCNuxtClient, httpBatchLink } from 'trpc-nuxt/client'
 import type { AppRouter } from '~~/server/trpc/routers'
 
@@ -6,8 +6,13 @@ export default defineNuxtPlugin(() => {
   const url = '/api/trpc'
   const trpc = createTRPCNuxtClient<AppRouter>({
     links: [
-      // Uploads (FormData) go unbatched as multipart; everything else is batched JSON.
-      splitLink({ condition: (op) => isNonJsonSerializable(op.input), true: fetchHttpLink({ url }), false: httpBatchLink({ url }) }),
+      splitLink({
+        // Progress streams as server-sent events.
+        condition: (op) => op.type === 'subscription',
+        true: httpSubscriptionLink({ url }),
+        // Uploads (FormData) go unbatched as multipart; everything else is batched JSON.
+        false: splitLink({ condition: (op) => isNonJsonSerializable(op.input), true: fetchHttpLink({ url }), false: httpBatchLink({ url }) }),
+      }),
     ],
   })
   return { provide: { trpc } }

@@ -1,8 +1,11 @@
 import { createAccessTokenVerifier } from '../lib/auth/access-token'
 import { createLogger } from '../lib/log'
 import { CognitoAuth } from './auth/cognito'
+import { ServiceIdentity } from './auth/service-identity'
 import { loadConfig, type OrchestratorConfig } from './config'
 import { Dispatcher } from './jobs/dispatcher'
+import { InProcessQueue, type JobQueue } from './jobs/queue'
+import { RateLimiter } from './jobs/rate-limiter'
 import { JobRepository } from './jobs/repository'
 import { JobRunner } from './jobs/runner'
 import { LocalFolderStore } from './storage/local-folder-store'
@@ -15,25 +18,43 @@ export interface App {
   verifyAccessToken: ReturnType<typeof createAccessTokenVerifier>
   store: BlobStore
   jobs: JobRepository
+  queue: JobQueue
   runner: JobRunner
   dispatcher: Dispatcher
+  createRate: RateLimiter
   logger: ReturnType<typeof createLogger>
 }
 
-export function createApp(config: OrchestratorConfig = loadConfig()): App {
+export function createApp(config: OrchestratorConfig = loadConfig(), parts: { store?: BlobStore; queue?: JobQueue } = {}): App {
   const logger = createLogger('orchestrator')
-  const store = new LocalFolderStore(config.dataDir)
+  const store = parts.store ?? new LocalFolderStore(config.dataDir)
+  const queue = parts.queue ?? new InProcessQueue(config.maxQueuedJobs)
   const jobs = new JobRepository(store)
   const dispatcher = new Dispatcher(config.services)
+  const auth = new CognitoAuth(config.cognito)
+  const runner = new JobRunner({
+    repository: jobs,
+    store,
+    dispatcher,
+    queue,
+    serviceIdentity: config.serviceAccount ? new ServiceIdentity(auth, config.serviceAccount) : null,
+    logger,
+    concurrency: config.jobConcurrency,
+    timeoutMs: config.jobTimeoutMs,
+    maxAttempts: config.maxJobAttempts,
+  })
+  runner.start()
   return {
     config,
     logger,
-    auth: new CognitoAuth(config.cognito),
+    auth,
     verifyAccessToken: createAccessTokenVerifier({ issuer: config.cognito.issuer, clientId: config.cognito.clientId, jwksUrl: config.cognito.jwksUrl }),
     store,
     jobs,
+    queue,
     dispatcher,
-    runner: new JobRunner({ repository: jobs, store, dispatcher, logger, concurrency: 2, timeoutMs: config.jobTimeoutMs, maxAttempts: config.maxJobAttempts }),
+    runner,
+    createRate: new RateLimiter(config.maxJobsPerMinutePerUser, 60_000),
   }
 }
 

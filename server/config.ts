@@ -17,6 +17,15 @@ const Env = z.object({
   UPSCALE_SERVICE_URLS: z.string().default('http://127.0.0.1:8101'),
   DENOISE_SERVICE_URLS: z.string().default(''),
   REMOVE_TEXT_SERVICE_URLS: z.string().default(''),
+  /** The orchestrator's own Cognito user, for calls no user token can cover (resumed jobs). */
+  SERVICE_ACCOUNT_EMAIL: z.string().optional(),
+  SERVICE_ACCOUNT_PASSWORD: z.string().optional(),
+  /** Jobs this orchestrator runs at once, and jobs allowed to wait before jobs.create says "busy". */
+  JOB_CONCURRENCY: z.coerce.number().int().min(1).default(4),
+  MAX_QUEUED_JOBS: z.coerce.number().int().min(1).default(200),
+  /** Per user: unfinished jobs at once, and new jobs per minute. */
+  MAX_ACTIVE_JOBS_PER_USER: z.coerce.number().int().min(1).default(20),
+  MAX_JOBS_PER_MINUTE_PER_USER: z.coerce.number().int().min(1).default(60),
   JOB_TIMEOUT_MS: z.coerce.number().int().positive().default(15 * 60_000),
   MAX_JOB_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
 })
@@ -40,6 +49,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     dataDir: e.DATA_DIR,
     services: { upscale: urls(e.UPSCALE_SERVICE_URLS), denoise: urls(e.DENOISE_SERVICE_URLS), 'remove-text': urls(e.REMOVE_TEXT_SERVICE_URLS) },
     limits: limitsFromEnv(env),
+    serviceAccount: e.SERVICE_ACCOUNT_EMAIL && e.SERVICE_ACCOUNT_PASSWORD ? { email: e.SERVICE_ACCOUNT_EMAIL, password: e.SERVICE_ACCOUNT_PASSWORD } : null,
+    jobConcurrency: e.JOB_CONCURRENCY,
+    maxQueuedJobs: e.MAX_QUEUED_JOBS,
+    maxActiveJobsPerUser: e.MAX_ACTIVE_JOBS_PER_USER,
+    maxJobsPerMinutePerUser: e.MAX_JOBS_PER_MINUTE_PER_USER,
     jobTimeoutMs: e.JOB_TIMEOUT_MS,
     maxJobAttempts: e.MAX_JOB_ATTEMPTS,
   }

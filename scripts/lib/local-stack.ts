@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import {
@@ -18,12 +19,15 @@ import {
  */
 
 export const DEMO_USER = { email: 'demo@restora.local', password: 'demo-password-1' }
+/** The orchestrator's own identity (resumes jobs after a restart); its password is new every start. */
+const SERVICE_ACCOUNT_EMAIL = 'orchestrator@restora.local'
 
 export interface Cognito {
   endpoint: string
   userPoolId: string
   clientId: string
   issuer: string
+  serviceAccount: { email: string; password: string }
 }
 
 const children = new Set<ChildProcess>()
@@ -109,23 +113,27 @@ export async function bootstrapUserPool(endpoint: string) {
         new CreateUserPoolClientCommand({ UserPoolId: userPoolId, ClientName: 'web', GenerateSecret: false, ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'] }),
       )
     ).UserPoolClient!
-  const demoExists = await client.send(new AdminGetUserCommand({ UserPoolId: userPoolId, Username: DEMO_USER.email })).then(
-    () => true,
-    () => false,
-  )
-  if (!demoExists) {
-    await client.send(
-      new AdminCreateUserCommand({
-        UserPoolId: userPoolId,
-        Username: DEMO_USER.email,
-        MessageAction: 'SUPPRESS',
-        UserAttributes: [{ Name: 'email', Value: DEMO_USER.email }, { Name: 'email_verified', Value: 'true' }],
-      }),
+  const ensureUser = async (email: string, password: string) => {
+    const exists = await client.send(new AdminGetUserCommand({ UserPoolId: userPoolId, Username: email })).then(
+      () => true,
+      () => false,
     )
-    await client.send(new AdminSetUserPasswordCommand({ UserPoolId: userPoolId, Username: DEMO_USER.email, Password: DEMO_USER.password, Permanent: true }))
+    if (!exists)
+      await client.send(
+        new AdminCreateUserCommand({
+          UserPoolId: userPoolId,
+          Username: email,
+          MessageAction: 'SUPPRESS',
+          UserAttributes: [{ Name: 'email', Value: email }, { Name: 'email_verified', Value: 'true' }],
+        }),
+      )
+    await client.send(new AdminSetUserPasswordCommand({ UserPoolId: userPoolId, Username: email, Password: password, Permanent: true }))
   }
+  await ensureUser(DEMO_USER.email, DEMO_USER.password)
+  const serviceAccount = { email: SERVICE_ACCOUNT_EMAIL, password: `svc-${randomBytes(18).toString('base64url')}` }
+  await ensureUser(serviceAccount.email, serviceAccount.password)
   client.destroy()
-  return { userPoolId, clientId: appClient.ClientId!, issuer: `${endpoint}/${userPoolId}` }
+  return { userPoolId, clientId: appClient.ClientId!, issuer: `${endpoint}/${userPoolId}`, serviceAccount }
 }
 
 /** The environment every process of the stack reads its Cognito settings from. */
@@ -137,6 +145,8 @@ export function cognitoEnv(cognito: Cognito): NodeJS.ProcessEnv {
     COGNITO_ISSUER: cognito.issuer,
     COGNITO_REGION: 'us-east-1',
     AUTH_AUTO_CONFIRM: '1',
+    SERVICE_ACCOUNT_EMAIL: cognito.serviceAccount.email,
+    SERVICE_ACCOUNT_PASSWORD: cognito.serviceAccount.password,
   }
 }
 

@@ -13,22 +13,79 @@ export class DispatchError extends Error {
   }
 }
 
-/** Sends one step to a replica of the service that runs its task, and reads progress and result. */
+export interface DispatcherOptions {
+  /** Requests each replica gets at once; more wait here instead of queueing inside the service. */
+  perReplicaConcurrency: number
+  /** How long a replica that failed to answer is skipped. */
+  unhealthyForMs: number
+}
+
+class Semaphore {
+  private readonly waiters: (() => void)[] = []
+  constructor(private free: number) {}
+  async acquire(signal: AbortSignal) {
+    if (this.free > 0) return void this.free--
+    await new Promise<void>((resolve, reject) => {
+      const wake = () => (signal.removeEventListener('abort', abort), resolve())
+      const abort = () => {
+        this.waiters.splice(this.waiters.indexOf(wake), 1)
+        reject(signal.reason)
+      }
+      this.waiters.push(wake)
+      signal.addEventListener('abort', abort, { once: true })
+    })
+  }
+  release() {
+    const next = this.waiters.shift()
+    if (next) next()
+    else this.free++
+  }
+}
+
+/**
+ * Sends one step to a replica of the service for its task and reads progress and result.
+ * Replicas are taken in turn, skipping any that failed recently, so a retry lands elsewhere.
+ */
 export class Dispatcher {
-  private next = 0
+  private readonly cursor = new Map<ModelTask, number>()
+  private readonly unhealthyUntil = new Map<string, number>()
+  private readonly slots = new Map<ModelTask, Semaphore>()
 
-  constructor(private readonly replicas: Record<ModelTask, string[]>) {}
+  constructor(
+    private readonly replicas: Record<ModelTask, string[]>,
+    private readonly options: DispatcherOptions = { perReplicaConcurrency: 2, unhealthyForMs: 10_000 },
+  ) {}
 
-  serviceUrl(task: ModelTask): string {
+  /** The next replica for `task`, preferring healthy ones. */
+  pickReplica(task: ModelTask): string {
     const urls = this.replicas[task] ?? []
     if (urls.length === 0) throw new DispatchError('service_unavailable', `No ${task} service is configured.`, false)
-    return urls[this.next++ % urls.length]!
+    const start = this.cursor.get(task) ?? 0
+    this.cursor.set(task, start + 1)
+    const now = Date.now()
+    for (let i = 0; i < urls.length; i++) {
+      const url = urls[(start + i) % urls.length]!
+      if ((this.unhealthyUntil.get(url) ?? 0) <= now) return url
+    }
+    return urls[start % urls.length]!
   }
 
   async run(step: StepSpec, image: Uint8Array, options: { accessToken: string; requestId: string; signal: AbortSignal; onEvent: (event: RunEvent) => void }): Promise<RunResult> {
-    const url = new URL('/v1/run', this.serviceUrl(step.task))
+    let slots = this.slots.get(step.task)
+    if (!slots) this.slots.set(step.task, (slots = new Semaphore(Math.max(1, (this.replicas[step.task]?.length ?? 0) * this.options.perReplicaConcurrency))))
+    await slots.acquire(options.signal)
+    try {
+      return await this.runOn(this.pickReplica(step.task), step, image, options)
+    } finally {
+      slots.release()
+    }
+  }
+
+  private async runOn(replica: string, step: StepSpec, image: Uint8Array, options: { accessToken: string; requestId: string; signal: AbortSignal; onEvent: (event: RunEvent) => void }) {
+    const url = new URL('/v1/run', replica)
     url.searchParams.set('model', step.model)
     url.searchParams.set('scale', String(step.scale))
+    const markDown = () => this.unhealthyUntil.set(replica, Date.now() + this.options.unhealthyForMs)
     let response: Response
     try {
       response = await fetch(url, {
@@ -40,19 +97,22 @@ export class Dispatcher {
       })
     } catch (error) {
       if (options.signal.aborted) throw error
+      markDown()
       throw new DispatchError('service_unavailable', `The ${step.task} service could not be reached.`, true)
     }
     if (!response.ok || !response.body) {
       const parsed = ServiceError.safeParse(await response.json().catch(() => null))
-      const retryable = response.status === 503 || response.status >= 500
-      if (parsed.success) throw new DispatchError(parsed.data.code, parsed.data.message, retryable && parsed.data.code !== 'internal')
-      throw new DispatchError('service_unavailable', `The ${step.task} service answered HTTP ${response.status}.`, retryable)
+      const retryable = response.status === 503 || response.status === 502 || response.status === 504
+      if (retryable) markDown()
+      if (parsed.success) throw new DispatchError(parsed.data.code, parsed.data.message, retryable)
+      throw new DispatchError('service_unavailable', `The ${step.task} service answered HTTP ${response.status}.`, retryable || response.status >= 500)
     }
     try {
       return await readRunStream(response.body, options.onEvent)
     } catch (error) {
-      if (error instanceof RunStreamError) throw new DispatchError(error.failure.code, error.failure.message, false)
+      if (error instanceof RunStreamError) throw new DispatchError(error.failure.code, error.failure.message, error.failure.code === 'busy' || error.failure.code === 'not_ready')
       if (options.signal.aborted) throw error
+      markDown()
       throw new DispatchError('service_unavailable', `The ${step.task} service stopped in the middle of the job.`, true)
     }
   }

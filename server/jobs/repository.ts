@@ -17,8 +17,11 @@ export interface JobRef {
  */
 export const jobKeys = (ref: JobRef) => {
   const base = `users/${ref.ownerSub}/jobs/${ref.id}`
-  return { record: `${base}/job.json`, input: `${base}/input`, result: `${base}/result`, base }
+  return { base, record: `${base}/job.json`, input: `${base}/input`, stepOutput: (index: number) => `${base}/step-${index}` }
 }
+
+/** The key of a job's final result: the last step's output. */
+export const resultKey = (job: JobRecord) => jobKeys(job).stepOutput(job.steps.length - 1)
 
 export class JobRepository {
   /** Saves of one job run in order, so a late progress write never overwrites a final state. */

@@ -1,14 +1,20 @@
 import type { Logger } from 'pino'
+import type { StepState } from '../../contracts/api'
 import type { BlobStore } from '../storage/store'
+import { tokenExpiry, type ServiceIdentity } from '../auth/service-identity'
 import { DispatchError, type Dispatcher } from './dispatcher'
+import type { JobQueue } from './queue'
 import { jobKeys, type JobRecord, type JobRef, type JobRepository } from './repository'
 
 export interface RunnerOptions {
   repository: JobRepository
   store: BlobStore
   dispatcher: Dispatcher
+  queue: JobQueue
+  /** Calls services as the orchestrator when no valid user token is at hand (e.g. after a restart). */
+  serviceIdentity: ServiceIdentity | null
   logger: Logger
-  /** Jobs sent to the services at once; each service queues or refuses beyond its own capacity. */
+  /** Jobs this orchestrator runs at once. */
   concurrency: number
   timeoutMs: number
   maxAttempts: number
@@ -16,133 +22,157 @@ export interface RunnerOptions {
   backoffMs?: (attempt: number) => number
 }
 
+type JobError = NonNullable<JobRecord['error']>
+
 /**
- * The one path every job takes after upload: queue -> dispatch to a service replica ->
- * result stored -> record updated. State lives in the store, so a restart can pick jobs up.
+ * The one path every job takes after upload: queue -> each step dispatched to a service
+ * replica, its output stored -> next step -> job succeeded. Every state change is written to the
+ * store first, so a job survives the orchestrator: whoever claims it next resumes at the first
+ * step that has no stored output.
  */
 export class JobRunner {
-  private readonly queue: JobRef[] = []
   private readonly active = new Map<string, AbortController>()
   /** Users' access tokens, forwarded to the services; held in memory only, never stored. */
-  private readonly tokens = new Map<string, string>()
-  private running = 0
-  private readonly idleWaiters: (() => void)[] = []
+  private readonly userTokens = new Map<string, string>()
 
   constructor(private readonly options: RunnerOptions) {}
 
-  enqueue(job: JobRef, accessToken: string) {
-    this.tokens.set(job.id, accessToken)
-    this.queue.push({ ownerSub: job.ownerSub, id: job.id })
-    this.pump()
+  start() {
+    this.options.queue.consume((ref, heartbeat) => this.execute(ref, heartbeat), this.options.concurrency)
+  }
+
+  /** Queues a stored job; throws QueueFullError under back-pressure. */
+  async submit(job: JobRef, accessToken: string) {
+    this.userTokens.set(job.id, accessToken)
+    try {
+      await this.options.queue.enqueue({ ownerSub: job.ownerSub, id: job.id })
+    } catch (error) {
+      this.userTokens.delete(job.id)
+      throw error
+    }
   }
 
   /** Cancels a queued or running job; a finished job is returned unchanged. */
   async cancel(ref: JobRef): Promise<JobRecord | null> {
     const job = await this.options.repository.get(ref)
     if (!job || (job.status !== 'queued' && job.status !== 'running')) return job
-    const controller = this.active.get(ref.id)
-    if (controller) controller.abort(new Error('cancelled'))
     job.status = 'cancelled'
-    job.error = null
+    for (const step of job.steps) if (step.status === 'pending' || step.status === 'running') step.status = 'cancelled'
     await this.options.repository.save(job)
+    // The replica running it may be another process: it sees the record at its next progress save.
+    this.active.get(ref.id)?.abort()
     return job
   }
 
-  /** Jobs left queued or running by a previous process. */
+  /**
+   * Puts jobs a previous process left queued or running back in the queue. With an in-process
+   * queue they exist only in the store; a durable queue (SQS) redelivers them by itself.
+   */
   async recover(): Promise<number> {
     const unfinished = await this.options.repository.listUnfinished()
-    for (const job of unfinished) {
-      // The user's token died with the old process; the job cannot be sent on their behalf.
-      job.status = 'failed'
-      job.error = { code: 'service_unavailable', message: 'The server restarted while this job was waiting; run it again.' }
-      await this.options.repository.save(job)
-    }
+    for (const job of unfinished) await this.options.queue.enqueue(job).catch(() => {})
     return unfinished.length
   }
 
-  /** Resolves when nothing is queued or running (tests and graceful shutdown). */
-  idle(): Promise<void> {
-    if (this.running === 0 && this.queue.length === 0) return Promise.resolve()
-    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  private async tokenFor(ref: JobRef): Promise<string | null> {
+    const user = this.userTokens.get(ref.id)
+    if (user && tokenExpiry(user) - Date.now() > 60_000) return user
+    return this.options.serviceIdentity ? this.options.serviceIdentity.accessToken() : null
   }
 
-  private pump() {
-    while (this.running < this.options.concurrency && this.queue.length > 0) {
-      const ref = this.queue.shift()!
-      this.running++
-      this.execute(ref)
-        .catch((error) => this.options.logger.error({ err: error, job: ref.id }, 'job runner failed'))
-        .finally(() => {
-          this.running--
-          this.tokens.delete(ref.id)
-          this.pump()
-          if (this.running === 0 && this.queue.length === 0) this.idleWaiters.splice(0).forEach((r) => r())
-        })
-    }
-  }
-
-  private async execute(ref: JobRef) {
-    const { repository, store, dispatcher, logger } = this.options
+  private async execute(ref: JobRef, heartbeat: () => Promise<void>) {
+    const { repository, logger } = this.options
     const job = await repository.get(ref)
-    if (!job || job.status !== 'queued') return
-    const input = await store.get(jobKeys(ref).input)
-    if (!input) return this.finish(job, 'failed', { code: 'internal', message: 'The uploaded image is missing from storage.' })
+    // Idempotent: a redelivered job that already ended is simply acknowledged.
+    if (!job || (job.status !== 'queued' && job.status !== 'running')) return
     const controller = new AbortController()
     this.active.set(ref.id, controller)
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(this.options.timeoutMs)])
-    const log = logger.child({ job: ref.id, model: job.step.model })
+    const log = logger.child({ job: ref.id })
     try {
-      for (;;) {
-        job.attempts++
-        job.status = 'running'
-        job.progress = null
-        await repository.save(job)
-        let lastSave = Date.now()
-        try {
-          const result = await dispatcher.run(job.step, input.data, {
-            accessToken: this.tokens.get(ref.id) ?? '',
-            requestId: ref.id,
-            signal,
-            onEvent: (event) => {
-              if (event.type !== 'progress') return
-              job.progress = { done: event.done, total: event.total }
-              // Progress is persisted at most twice a second: pollers see it, the disk is spared.
-              if (Date.now() - lastSave > 500) {
-                lastSave = Date.now()
-                void repository.save({ ...job })
-              }
-            },
-          })
-          await store.put(jobKeys(ref).result, result.bytes, result.contentType)
-          job.output = { width: result.width, height: result.height, bytes: result.bytes.length, contentType: result.contentType }
-          const progress = job.progress as JobRecord['progress'] // set by the callback above
-          if (progress) progress.done = progress.total
-          log.info({ attempts: job.attempts }, 'job succeeded')
-          return await this.finish(job, 'succeeded', null)
-        } catch (error) {
-          if (controller.signal.aborted) return // cancel() already recorded it
-          if (signal.aborted) return await this.finish(job, 'failed', { code: 'service_unavailable', message: `The job took longer than ${Math.round(this.options.timeoutMs / 60000)} minutes and was stopped.` })
-          if (!(error instanceof DispatchError)) throw error
-          if (error.retryable && job.attempts < this.options.maxAttempts) {
-            log.warn({ attempt: job.attempts, reason: error.message }, 'retrying job')
-            await sleep((this.options.backoffMs ?? ((n) => 500 * 2 ** (n - 1)))(job.attempts), signal)
-            continue
-          }
-          return await this.finish(job, 'failed', { code: error.code, message: error.message })
+      job.status = 'running'
+      for (let index = job.steps.findIndex((s) => s.status !== 'succeeded'); index >= 0 && index < job.steps.length; index++) {
+        job.currentStep = index
+        const failure = await this.runStep(job, index, signal, controller, heartbeat, log)
+        if (failure === 'cancelled') {
+          job.status = 'cancelled' // the record says so already; keeps late progress saves from undoing it
+          return
         }
+        if (failure) return await this.finish(job, 'failed', failure)
       }
-    } catch (error) {
-      log.error({ err: error }, 'job failed unexpectedly')
-      await this.finish(job, 'failed', { code: 'internal', message: 'Something went wrong on our side; the error was logged.' })
+      job.output = job.steps.at(-1)!.output
+      log.info({ attempts: job.attempts, steps: job.steps.length }, 'job succeeded')
+      await this.finish(job, 'succeeded', null)
     } finally {
       this.active.delete(ref.id)
+      this.userTokens.delete(ref.id)
+    }
+  }
+
+  /** Runs one step with retries; returns null on success, 'cancelled', or the error to record. */
+  private async runStep(job: JobRecord, index: number, signal: AbortSignal, controller: AbortController, heartbeat: () => Promise<void>, log: Logger): Promise<JobError | 'cancelled' | null> {
+    const { repository, store, dispatcher } = this.options
+    const step = job.steps[index]!
+    const input = await store.get(index === 0 ? jobKeys(job).input : jobKeys(job).stepOutput(index - 1))
+    if (!input) return { code: 'internal', message: 'An input of this job is missing from storage; run it again.' }
+    for (let attempt = 1; ; attempt++) {
+      job.attempts++
+      step.status = 'running'
+      step.progress = null
+      await repository.save(job)
+      const token = await this.tokenFor(job).catch(() => null)
+      if (!token) return { code: 'unauthorized', message: 'This job was interrupted and cannot be resumed without your session; run it again.' }
+      let lastSave = Date.now()
+      try {
+        const result = await dispatcher.run(step.spec, input.data, {
+          accessToken: token,
+          requestId: job.id,
+          signal,
+          onEvent: (event) => {
+            if (event.type !== 'progress') return
+            step.progress = { done: event.done, total: event.total }
+            // At most twice a second: pollers see progress, the store is spared, and a cancel
+            // recorded by another replica is noticed.
+            if (Date.now() - lastSave < 500) return
+            lastSave = Date.now()
+            void heartbeat().catch(() => {})
+            void repository.get(job).then((current) => {
+              if (current?.status === 'cancelled') controller.abort()
+              else if (!controller.signal.aborted) return repository.save(job)
+            })
+          },
+        })
+        await store.put(jobKeys(job).stepOutput(index), result.bytes, result.contentType)
+        step.output = { width: result.width, height: result.height, bytes: result.bytes.length, contentType: result.contentType }
+        step.status = 'succeeded'
+        const progress = step.progress as StepState['progress'] // set by the callback above
+        if (progress) step.progress = { done: progress.total, total: progress.total }
+        await repository.save(job)
+        return null
+      } catch (error) {
+        if (controller.signal.aborted) return 'cancelled'
+        if (signal.aborted) return { code: 'service_unavailable', message: `The job took longer than ${Math.round(this.options.timeoutMs / 60000)} minutes and was stopped.` }
+        if (!(error instanceof DispatchError)) throw error
+        // A user token the service refuses (expired mid-queue) is replaced by the orchestrator's own.
+        const staleUserToken = error.code === 'unauthorized' && this.userTokens.delete(job.id) && this.options.serviceIdentity !== null
+        if ((error.retryable || staleUserToken) && attempt < this.options.maxAttempts) {
+          log.warn({ step: index, attempt, reason: error.message }, 'retrying step')
+          await sleep((this.options.backoffMs ?? ((n) => 500 * 2 ** (n - 1)))(attempt), signal)
+          continue
+        }
+        step.status = 'failed'
+        return { code: error.code, message: error.message }
+      }
     }
   }
 
   private async finish(job: JobRecord, status: JobRecord['status'], error: JobRecord['error']) {
     // A cancel that raced with the end of the job wins: the user asked for it.
     const current = await this.options.repository.get(job)
-    if (current?.status === 'cancelled') return
+    if (current?.status === 'cancelled') {
+      job.status = 'cancelled'
+      return
+    }
     job.status = status
     job.error = error
     await this.options.repository.save(job)

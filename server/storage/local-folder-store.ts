@@ -45,8 +45,12 @@ export class LocalFolderStore implements BlobStore {
 
   async delete(key: string) {
     const target = this.path(key)
-    await rm(target, { force: true, recursive: true })
+    await rm(target, { force: true })
     await rm(`${target}.type`, { force: true })
+  }
+
+  async deletePrefix(prefix: string) {
+    await rm(this.path(prefix), { force: true, recursive: true })
   }
 }
 

@@ -10,6 +10,8 @@ export interface BlobStore {
   /** Keys directly or indirectly under `prefix`. */
   list(prefix: string): Promise<string[]>
   delete(key: string): Promise<void>
+  /** Deletes every object under `prefix` (a job's folder). */
+  deletePrefix(prefix: string): Promise<void>
 }
 
 const SAFE_SEGMENT = /^[A-Za-z0-9._-]+$/

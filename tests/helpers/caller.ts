@@ -5,8 +5,8 @@ import { appRouter } from '../../server/trpc/routers'
 import { stackEnv } from './auth'
 
 /** The real router against the real Cognito emulator, store and upscale service; only HTTP is skipped. */
-export function createTestApp(overrides: Record<string, string> = {}) {
-  return createApp(loadConfig({ ...stackEnv(), ...overrides }))
+export function createTestApp(overrides: Record<string, string> = {}, parts: Parameters<typeof createApp>[1] = {}) {
+  return createApp(loadConfig({ ...stackEnv(), ...overrides }), parts)
 }
 
 /** A browser-like session: cookies set by one call are sent with the next. */

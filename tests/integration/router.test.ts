@@ -3,13 +3,17 @@ import { readFile } from 'node:fs/promises'
 import { TRPCError } from '@trpc/server'
 import { describe, expect, it } from 'vitest'
 import { createJobFormData, type JobView } from '../../contracts/api'
-import { jobKeys } from '../../server/jobs/repository'
+import type { App } from '../../server/app'
+import type { InProcessQueue } from '../../server/jobs/queue'
+import { resultKey } from '../../server/jobs/repository'
 import { DEMO_USER } from '../../scripts/lib/local-stack'
 import { callerFor, createTestApp } from '../helpers/caller'
 import { forgedAccessToken } from '../helpers/auth'
 import { fixture, pngSize } from '../helpers/images'
 
 const app = createTestApp()
+/** Waits until the in-process queue has nothing waiting or running. */
+const idle = (a: App) => (a.queue as InProcessQueue).idle()
 
 async function imageFile(name: string) {
   return new File([await readFile(fixture(name))], name, { type: name.endsWith('.jpg') ? 'image/jpeg' : 'image/png' })
@@ -71,7 +75,7 @@ describe('auth procedures against the Cognito emulator', () => {
   it('rejects a forged token when there is no refresh token', async () => {
     const { caller, session } = callerFor(app)
     session.accessToken = await forgedAccessToken()
-    expect((await rejection(caller.jobs.list())).code).toBe('UNAUTHORIZED')
+    expect((await rejection(caller.jobs.list({}))).code).toBe('UNAUTHORIZED')
   })
 })
 
@@ -85,23 +89,23 @@ describe('jobs: upload -> upscale service -> stored result', () => {
 
   it('upscales chelsea.png x4 end to end and stores a PNG of 4x the size', { timeout: 120_000 }, async () => {
     const { caller } = await signedIn()
-    const created = await caller.jobs.create(createJobFormData({ image: await imageFile('chelsea.png'), step: upscaleX4 }))
+    const created = await caller.jobs.create(createJobFormData({ image: await imageFile('chelsea.png'), steps: [upscaleX4] }))
     expect(created.status).toBe('queued')
     expect(created.input).toMatchObject({ width: 451, height: 300, contentType: 'image/png' })
-    await app.runner.idle()
+    await idle(app)
     const done: JobView = await caller.jobs.get({ id: created.id })
     expect(done.status).toBe('succeeded')
     expect(done.output).toMatchObject({ width: 1804, height: 1200, contentType: 'image/png' })
-    expect(done.progress!.done).toBe(done.progress!.total)
+    expect(done.steps[0]!.progress!.done).toBe(done.steps[0]!.progress!.total)
     const me = await caller.auth.me()
-    const stored = await app.store.get(jobKeys({ ownerSub: me.sub, id: created.id }).result)
+    const stored = await app.store.get(resultKey({ ...done, ownerSub: me.sub }))
     expect(await pngSize(stored!.data)).toEqual({ format: 'png', width: 1804, height: 1200 })
-    expect((await caller.jobs.list()).map((j) => j.id)).toContain(created.id)
+    expect((await caller.jobs.list({})).items.map((j) => j.id)).toContain(created.id)
   })
 
   it('refuses a truncated JPEG at upload with a clear message', async () => {
     const { caller } = await signedIn()
-    const error = await rejection(caller.jobs.create(createJobFormData({ image: await imageFile('truncated.jpg'), step: upscaleX4 })))
+    const error = await rejection(caller.jobs.create(createJobFormData({ image: await imageFile('truncated.jpg'), steps: [upscaleX4] })))
     expect(error.code).toBe('BAD_REQUEST')
     expect(error.message).toMatch(/damaged|not an image/i)
   })
@@ -109,30 +113,30 @@ describe('jobs: upload -> upscale service -> stored result', () => {
   it('refuses a file that is not an image, and an empty one', async () => {
     const { caller } = await signedIn()
     const html = new File(['<html><script>alert(1)</script></html>'], 'photo.png', { type: 'image/png' })
-    expect((await rejection(caller.jobs.create(createJobFormData({ image: html, step: upscaleX4 })))).code).toBe('BAD_REQUEST')
+    expect((await rejection(caller.jobs.create(createJobFormData({ image: html, steps: [upscaleX4] })))).code).toBe('BAD_REQUEST')
     const empty = new File([], 'empty.png', { type: 'image/png' })
-    expect((await rejection(caller.jobs.create(createJobFormData({ image: empty, step: upscaleX4 })))).message).toMatch(/empty/)
+    expect((await rejection(caller.jobs.create(createJobFormData({ image: empty, steps: [upscaleX4] })))).message).toMatch(/empty/)
   })
 
   it('refuses an upload over the byte limit before decoding it', async () => {
     const small = createTestApp({ MAX_INPUT_BYTES: '1000' })
     const { caller } = callerFor(small)
     await caller.auth.signIn({ email: DEMO_USER.email, password: DEMO_USER.password })
-    const error = await rejection(caller.jobs.create(createJobFormData({ image: await imageFile('chelsea.png'), step: upscaleX4 })))
+    const error = await rejection(caller.jobs.create(createJobFormData({ image: await imageFile('chelsea.png'), steps: [upscaleX4] })))
     expect(error.code).toBe('PAYLOAD_TOO_LARGE')
   })
 
   it('rejects a wrongly typed step', async () => {
     const { caller } = await signedIn()
-    const form = createJobFormData({ image: await imageFile('chelsea.png'), step: upscaleX4 })
-    form.set('step', JSON.stringify({ task: 'teleport', model: 'x', scale: 'big' }))
+    const form = createJobFormData({ image: await imageFile('chelsea.png'), steps: [upscaleX4] })
+    form.set('steps', JSON.stringify([{ task: 'teleport', model: 'x', scale: 'big' }]))
     expect((await rejection(caller.jobs.create(form))).code).toBe('BAD_REQUEST')
   })
 
   it('fails a job with the service reason when the model does not exist', async () => {
     const { caller } = await signedIn()
-    const created = await caller.jobs.create(createJobFormData({ image: await imageFile('chelsea.png'), step: { task: 'upscale', model: 'no-such-model', scale: 4 } }))
-    await app.runner.idle()
+    const created = await caller.jobs.create(createJobFormData({ image: await imageFile('chelsea.png'), steps: [{ task: 'upscale', model: 'no-such-model', scale: 4 }] }))
+    await idle(app)
     const job = await caller.jobs.get({ id: created.id })
     expect(job.status).toBe('failed')
     expect(job.error).toMatchObject({ code: 'unsupported_model' })
@@ -142,8 +146,8 @@ describe('jobs: upload -> upscale service -> stored result', () => {
     const down = createTestApp({ UPSCALE_SERVICE_URLS: 'http://127.0.0.1:9', MAX_JOB_ATTEMPTS: '2' })
     const { caller } = callerFor(down)
     await caller.auth.signIn({ email: DEMO_USER.email, password: DEMO_USER.password })
-    const created = await caller.jobs.create(createJobFormData({ image: await imageFile('chelsea.png'), step: upscaleX4 }))
-    await down.runner.idle()
+    const created = await caller.jobs.create(createJobFormData({ image: await imageFile('chelsea.png'), steps: [upscaleX4] }))
+    await idle(down)
     const job = await caller.jobs.get({ id: created.id })
     expect(job).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'service_unavailable' } })
   })
@@ -151,21 +155,21 @@ describe('jobs: upload -> upscale service -> stored result', () => {
   it('keeps users apart: B cannot see or cancel A’s job', async () => {
     const a = await newUser()
     const b = await newUser()
-    const job = await a.caller.jobs.create(createJobFormData({ image: await imageFile('chelsea.png'), step: { ...upscaleX4, scale: 2 } }))
+    const job = await a.caller.jobs.create(createJobFormData({ image: await imageFile('chelsea.png'), steps: [{ ...upscaleX4, scale: 2 }] }))
     expect((await rejection(b.caller.jobs.get({ id: job.id }))).code).toBe('NOT_FOUND')
     expect((await rejection(b.caller.jobs.cancel({ id: job.id }))).code).toBe('NOT_FOUND')
-    expect(await b.caller.jobs.list()).toEqual([])
-    await app.runner.idle()
+    expect((await b.caller.jobs.list({})).items).toEqual([])
+    await idle(app)
     expect((await a.caller.jobs.get({ id: job.id })).status).toBe('succeeded')
   })
 
   it('cancels a running job', { timeout: 60_000 }, async () => {
     const { caller } = await signedIn()
-    const job = await caller.jobs.create(createJobFormData({ image: await imageFile('astronaut.png'), step: upscaleX4 }))
+    const job = await caller.jobs.create(createJobFormData({ image: await imageFile('astronaut.png'), steps: [upscaleX4] }))
     for (let i = 0; i < 100 && (await caller.jobs.get({ id: job.id })).status === 'queued'; i++) await new Promise((r) => setTimeout(r, 50))
     const cancelled = await caller.jobs.cancel({ id: job.id })
     expect(cancelled.status).toBe('cancelled')
-    await app.runner.idle()
+    await idle(app)
     expect((await caller.jobs.get({ id: job.id })).status).toBe('cancelled')
   })
 })

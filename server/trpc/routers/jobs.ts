@@ -1,76 +1,168 @@
 import { randomUUID } from 'node:crypto'
 import { TRPCError } from '@trpc/server'
 import { z } from 'zod'
-import { CreateJobForm, JobId, JobView } from '../../../contracts/api'
+import { CreateBatchForm, CreateJobForm, JobId, JobListInput, JobListPage, JobView, type StepSpec } from '../../../contracts/api'
 import { InferenceError } from '../../../inference/runtime/errors'
 import { validateImage } from '../../../inference/runtime/image'
+import type { App } from '../../app'
+import { QueueFullError } from '../../jobs/queue'
 import { jobKeys, toView, type JobRecord } from '../../jobs/repository'
 import { protectedProcedure, router } from '../init'
 
 const MIME_BY_FORMAT: Record<string, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', tiff: 'image/tiff', gif: 'image/gif', avif: 'image/avif', heif: 'image/heif' }
 
-const CreateJobInput = z
-  .instanceof(FormData, { message: 'Send the image as multipart form data.' })
-  .transform((form) => Object.fromEntries(form.entries()))
-  .pipe(CreateJobForm)
+const formInput = <T extends z.ZodType<unknown, Record<string, unknown>>>(schema: T) =>
+  z
+    .instanceof(FormData, { message: 'Send the image as multipart form data.' })
+    .transform((form) => {
+      const fields: Record<string, unknown> = Object.fromEntries(form.entries())
+      if (form.has('images')) fields.images = form.getAll('images')
+      return fields
+    })
+    .pipe(schema)
+
+/** Checks everything about a new job that can be known before it is stored. */
+async function admit(app: App, userSub: string, steps: StepSpec[], count: number) {
+  for (const step of steps)
+    if ((app.config.services[step.task] ?? []).length === 0) throw new TRPCError({ code: 'BAD_REQUEST', message: `No ${step.task} service is running, so this pipeline cannot run.` })
+  const waitSeconds = app.createRate.take(userSub)
+  if (waitSeconds > 0) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `You are creating jobs too fast: retry in ${waitSeconds} s.` })
+  const active = (await app.jobs.listForUser(userSub)).filter((j) => j.status === 'queued' || j.status === 'running').length
+  if (active + count > app.config.maxActiveJobsPerUser)
+    throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `You have ${active} unfinished jobs; the limit is ${app.config.maxActiveJobsPerUser}. Wait for some to finish.` })
+}
+
+/** Validates and stores one upload as a queued job, then hands it to the runner. */
+async function createJob(app: App, user: { sub: string }, accessToken: string, image: File, steps: StepSpec[], batchId: string | null, requestId: string) {
+  const { limits } = app.config
+  if (image.size > limits.maxInputBytes)
+    throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `${image.name || 'The file'} is ${(image.size / 1048576).toFixed(1)} MB; the limit is ${(limits.maxInputBytes / 1048576).toFixed(0)} MB.` })
+  const bytes = new Uint8Array(await image.arrayBuffer())
+  const totalScale = steps.reduce((scale, step) => scale * step.scale, 1)
+  let facts
+  try {
+    facts = await validateImage(bytes, limits, totalScale)
+  } catch (error) {
+    if (error instanceof InferenceError) throw new TRPCError({ code: error.code === 'too_large' ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', message: error.message })
+    throw error
+  }
+  const now = new Date().toISOString()
+  const job: JobRecord = {
+    id: randomUUID(),
+    ownerSub: user.sub,
+    status: 'queued',
+    steps: steps.map((spec) => ({ spec, status: 'pending', progress: null, output: null })),
+    currentStep: 0,
+    batchId,
+    inputName: image.name.slice(0, 200) || 'image',
+    input: { width: facts.width, height: facts.height, bytes: bytes.length, contentType: MIME_BY_FORMAT[facts.format] ?? 'application/octet-stream' },
+    output: null,
+    error: null,
+    createdAt: now,
+    updatedAt: now,
+    attempts: 0,
+  }
+  // Input first, record second: a record never points at a missing upload.
+  await app.store.put(jobKeys(job).input, bytes, job.input.contentType)
+  await app.jobs.save(job)
+  try {
+    await app.runner.submit(job, accessToken)
+  } catch (error) {
+    await app.store.deletePrefix(jobKeys(job).base)
+    if (error instanceof QueueFullError) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: error.message })
+    throw error
+  }
+  app.logger.info({ job: job.id, user: user.sub, steps: steps.map((s) => s.model), requestId }, 'job created')
+  return job
+}
+
+async function ownJob(app: App, sub: string, id: string) {
+  const job = await app.jobs.get({ ownerSub: sub, id })
+  if (!job) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such job.' })
+  return job
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
 
 export const jobsRouter = router({
   create: protectedProcedure
-    .input(CreateJobInput)
+    .input(formInput(CreateJobForm))
     .output(JobView)
     .mutation(async ({ ctx, input }) => {
-      const { app, user } = ctx
-      const { limits } = app.config
-      if (input.image.size > limits.maxInputBytes)
-        throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `The file is ${(input.image.size / 1048576).toFixed(1)} MB; the limit is ${(limits.maxInputBytes / 1048576).toFixed(0)} MB.` })
-      const bytes = new Uint8Array(await input.image.arrayBuffer())
-      let facts
-      try {
-        facts = await validateImage(bytes, limits, input.step.scale)
-      } catch (error) {
-        if (error instanceof InferenceError) throw new TRPCError({ code: error.code === 'too_large' ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', message: error.message })
-        throw error
+      await admit(ctx.app, ctx.user.sub, input.steps, 1)
+      return toView(await createJob(ctx.app, ctx.user, ctx.accessToken, input.image, input.steps, null, ctx.requestId))
+    }),
+
+  createBatch: protectedProcedure
+    .input(formInput(CreateBatchForm))
+    .output(z.object({ batchId: z.string(), jobs: z.array(JobView), rejected: z.array(z.object({ name: z.string(), message: z.string() })) }))
+    .mutation(async ({ ctx, input }) => {
+      await admit(ctx.app, ctx.user.sub, input.steps, input.images.length)
+      const batchId = randomUUID()
+      const jobs: JobView[] = []
+      const rejected: { name: string; message: string }[] = []
+      // One bad file must not sink the others: each is admitted or rejected on its own.
+      for (const image of input.images) {
+        try {
+          jobs.push(toView(await createJob(ctx.app, ctx.user, ctx.accessToken, image, input.steps, batchId, ctx.requestId)))
+        } catch (error) {
+          if (!(error instanceof TRPCError) || error.code === 'INTERNAL_SERVER_ERROR') throw error
+          rejected.push({ name: image.name, message: error.message })
+        }
       }
-      const now = new Date().toISOString()
-      const job: JobRecord = {
-        id: randomUUID(),
-        ownerSub: user.sub,
-        status: 'queued',
-        step: input.step,
-        inputName: input.image.name.slice(0, 200) || 'image',
-        input: { width: facts.width, height: facts.height, bytes: bytes.length, contentType: MIME_BY_FORMAT[facts.format] ?? 'application/octet-stream' },
-        output: null,
-        progress: null,
-        error: null,
-        createdAt: now,
-        updatedAt: now,
-        attempts: 0,
-      }
-      // Input first, record second: a record never points at a missing upload.
-      await app.store.put(jobKeys(job).input, bytes, job.input.contentType)
-      await app.jobs.save(job)
-      app.runner.enqueue(job, ctx.accessToken)
-      app.logger.info({ job: job.id, user: user.sub, step: job.step, requestId: ctx.requestId }, 'job created')
-      return toView(job)
+      return { batchId, jobs, rejected }
     }),
 
   get: protectedProcedure
     .input(JobId)
     .output(JobView)
-    .query(async ({ ctx, input }) => {
-      const job = await ctx.app.jobs.get({ ownerSub: ctx.user.sub, id: input.id })
-      if (!job) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such job.' })
-      return toView(job)
-    }),
+    .query(async ({ ctx, input }) => toView(await ownJob(ctx.app, ctx.user.sub, input.id))),
 
-  list: protectedProcedure.output(z.array(JobView)).query(async ({ ctx }) => (await ctx.app.jobs.listForUser(ctx.user.sub)).slice(0, 50).map(toView)),
+  /** The user's jobs, newest first. */
+  list: protectedProcedure
+    .input(JobListInput)
+    .output(JobListPage)
+    .query(async ({ ctx, input }) => {
+      const all = await ctx.app.jobs.listForUser(ctx.user.sub)
+      const start = input.cursor ? all.findIndex((j) => `${j.createdAt}|${j.id}` === input.cursor) + 1 : 0
+      const items = all.slice(start, start + input.limit)
+      const last = items.at(-1)
+      return { items: items.map(toView), nextCursor: start + input.limit < all.length && last ? `${last.createdAt}|${last.id}` : null }
+    }),
 
   cancel: protectedProcedure
     .input(JobId)
     .output(JobView)
     .mutation(async ({ ctx, input }) => {
+      await ownJob(ctx.app, ctx.user.sub, input.id)
       const job = await ctx.app.runner.cancel({ ownerSub: ctx.user.sub, id: input.id })
-      if (!job) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such job.' })
-      return toView(job)
+      return toView(job!)
     }),
+
+  /** Deletes a finished job with its images; a running job must be cancelled first. */
+  delete: protectedProcedure
+    .input(JobId)
+    .output(z.object({ deleted: z.literal(true) }))
+    .mutation(async ({ ctx, input }) => {
+      const job = await ownJob(ctx.app, ctx.user.sub, input.id)
+      if (!TERMINAL.has(job.status)) throw new TRPCError({ code: 'CONFLICT', message: 'Cancel the job before deleting it.' })
+      await ctx.app.store.deletePrefix(jobKeys(job).base)
+      return { deleted: true as const }
+    }),
+
+  /** The job as it changes (server-sent events), ending when it finishes. */
+  progress: protectedProcedure.input(JobId).subscription(async function* ({ ctx, input, signal }) {
+    let last = ''
+    for (;;) {
+      const view = toView(await ownJob(ctx.app, ctx.user.sub, input.id))
+      const fingerprint = JSON.stringify(view)
+      if (fingerprint !== last) {
+        last = fingerprint
+        yield view
+      }
+      if (TERMINAL.has(view.status) || signal?.aborted) return
+      // The store is the source of truth across replicas, so this reads it rather than local events.
+      await new Promise((resolve) => setTimeout(resolve, 300))
+    }
+  }),
 })

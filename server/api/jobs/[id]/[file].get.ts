@@ -2,7 +2,7 @@ import { createError, defineEventHandler, getCookie, getQuery, getRouterParams, 
 import { InvalidTokenError } from '../../../../lib/auth/access-token'
 import { useApp } from '../../../app'
 import { ACCESS_COOKIE } from '../../../auth/session-cookies'
-import { jobKeys } from '../../../jobs/repository'
+import { jobKeys, resultKey } from '../../../jobs/repository'
 
 /** Streams a job's input or result to its owner; the page's <img> tags and downloads use it. */
 export default defineEventHandler(async (event) => {
@@ -17,7 +17,7 @@ export default defineEventHandler(async (event) => {
     throw error
   }
   const job = await app.jobs.get({ ownerSub: user.sub, id })
-  const object = job && (await app.store.get(jobKeys(job)[file]))
+  const object = job && (await app.store.get(file === 'input' ? jobKeys(job).input : resultKey(job)))
   if (!job || !object) throw createError({ statusCode: 404, statusMessage: 'Not found' })
   const headers: Record<string, string> = {
     'content-type': object.contentType,
@@ -27,7 +27,7 @@ export default defineEventHandler(async (event) => {
   }
   if (getQuery(event).download !== undefined) {
     const stem = job.inputName.replace(/\.[^.]+$/, '').replace(/[^\w.-]+/g, '_') || 'image'
-    const name = file === 'result' ? `${stem}-${job.step.model}-x${job.step.scale}.png` : job.inputName.replace(/[^\w.-]+/g, '_')
+    const name = file === 'result' ? `${stem}-${job.steps.map((s) => (s.spec.scale > 1 ? `${s.spec.model}-x${s.spec.scale}` : s.spec.model)).join('-')}.png` : job.inputName.replace(/[^\w.-]+/g, '_')
     headers['content-disposition'] = `attachment; filename="${name}"`
   }
   setResponseHeaders(event, headers)
