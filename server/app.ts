@@ -9,6 +9,7 @@ import { RateLimiter } from './jobs/rate-limiter'
 import { JobRepository } from './jobs/repository'
 import { JobRunner } from './jobs/runner'
 import { LocalFolderStore } from './storage/local-folder-store'
+import { S3Store } from './storage/s3-store'
 import type { BlobStore } from './storage/store'
 
 /** Everything the API needs, built once per process from the configuration. */
@@ -27,7 +28,7 @@ export interface App {
 
 export function createApp(config: OrchestratorConfig = loadConfig(), parts: { store?: BlobStore; queue?: JobQueue } = {}): App {
   const logger = createLogger('orchestrator')
-  const store = parts.store ?? new LocalFolderStore(config.dataDir)
+  const store = parts.store ?? createStore(config)
   const queue = parts.queue ?? new InProcessQueue(config.maxQueuedJobs)
   const jobs = new JobRepository(store)
   const dispatcher = new Dispatcher(config.services)
@@ -56,6 +57,13 @@ export function createApp(config: OrchestratorConfig = loadConfig(), parts: { st
     runner,
     createRate: new RateLimiter(config.maxJobsPerMinutePerUser, 60_000),
   }
+}
+
+function createStore(config: OrchestratorConfig): BlobStore {
+  if (!config.s3) return new LocalFolderStore(config.dataDir)
+  const { bucket, endpoint, region } = config.s3
+  // S3-compatible test servers need path-style URLs; in AWS the SDK's defaults (and the task role) apply.
+  return new S3Store(bucket, endpoint ? { endpoint, region, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } } : { region })
 }
 
 let app: App | undefined

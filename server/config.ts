@@ -13,6 +13,11 @@ const Env = z.object({
   /** Local only: confirm sign-ups at once, since the emulator sends no email. */
   AUTH_AUTO_CONFIRM: z.enum(['0', '1']).default('0'),
   DATA_DIR: z.string().default('.data'),
+  /** With a bucket, jobs and images live in S3 instead of DATA_DIR. */
+  STORAGE_BUCKET: z.string().optional(),
+  /** Only for S3-compatible servers (tests, local); unset in AWS. */
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().default('us-east-1'),
   /** Comma-separated replica URLs of each service; a task with none is simply not offered. */
   UPSCALE_SERVICE_URLS: z.string().default('http://127.0.0.1:8101'),
   DENOISE_SERVICE_URLS: z.string().default(''),
@@ -47,6 +52,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       autoConfirm: e.AUTH_AUTO_CONFIRM === '1',
     },
     dataDir: e.DATA_DIR,
+    s3: e.STORAGE_BUCKET ? { bucket: e.STORAGE_BUCKET, endpoint: e.S3_ENDPOINT, region: e.S3_REGION } : null,
     services: { upscale: urls(e.UPSCALE_SERVICE_URLS), denoise: urls(e.DENOISE_SERVICE_URLS), 'remove-text': urls(e.REMOVE_TEXT_SERVICE_URLS) },
     limits: limitsFromEnv(env),
     serviceAccount: e.SERVICE_ACCOUNT_EMAIL && e.SERVICE_ACCOUNT_PASSWORD ? { email: e.SERVICE_ACCOUNT_EMAIL, password: e.SERVICE_ACCOUNT_PASSWORD } : null,
