@@ -9,6 +9,11 @@ export const Credentials = z.object({
 })
 export type Credentials = z.infer<typeof Credentials>
 
+export const ConfirmationCode = z.string().trim().regex(/^\d{4,8}$/, 'Enter the code from the email (digits only).')
+export const ConfirmSignUpInput = z.object({ email: Credentials.shape.email, code: ConfirmationCode })
+export const ForgotPasswordInput = z.object({ email: Credentials.shape.email })
+export const ResetPasswordInput = z.object({ email: Credentials.shape.email, code: ConfirmationCode, password: Credentials.shape.password })
+
 export const SessionUser = z.object({ sub: z.string(), username: z.string(), email: z.string().nullable() })
 export type SessionUser = z.infer<typeof SessionUser>
 

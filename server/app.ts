@@ -8,6 +8,7 @@ import { InProcessQueue, type JobQueue } from './jobs/queue'
 import { RateLimiter } from './jobs/rate-limiter'
 import { JobRepository } from './jobs/repository'
 import { JobRunner } from './jobs/runner'
+import { createMetrics, type Metrics } from './metrics'
 import { LocalFolderStore } from './storage/local-folder-store'
 import { S3Store } from './storage/s3-store'
 import type { BlobStore } from './storage/store'
@@ -23,6 +24,7 @@ export interface App {
   runner: JobRunner
   dispatcher: Dispatcher
   createRate: RateLimiter
+  metrics: Metrics
   logger: ReturnType<typeof createLogger>
 }
 
@@ -33,7 +35,9 @@ export function createApp(config: OrchestratorConfig = loadConfig(), parts: { st
   const jobs = new JobRepository(store)
   const dispatcher = new Dispatcher(config.services)
   const auth = new CognitoAuth(config.cognito)
+  const metrics = createMetrics(() => queue.depth())
   const runner = new JobRunner({
+    metrics,
     repository: jobs,
     store,
     dispatcher,
@@ -56,6 +60,7 @@ export function createApp(config: OrchestratorConfig = loadConfig(), parts: { st
     dispatcher,
     runner,
     createRate: new RateLimiter(config.maxJobsPerMinutePerUser, 60_000),
+    metrics,
   }
 }
 

@@ -19,6 +19,8 @@ import {
  */
 
 export const DEMO_USER = { email: 'demo@restora.local', password: 'demo-password-1' }
+/** The emulator sends no email: every confirmation and reset code is this one locally. */
+export const LOCAL_CONFIRMATION_CODE = '123456'
 /** The orchestrator's own identity (resumes jobs after a restart); its password is new every start. */
 const SERVICE_ACCOUNT_EMAIL = 'orchestrator@restora.local'
 
@@ -91,7 +93,7 @@ const tsx = (script: string) => [process.execPath, ['--import', 'tsx', script]] 
 
 export async function startCognito(port: number, dataDir: string): Promise<Cognito> {
   const [node, args] = tsx('scripts/cognito-local.ts')
-  const child = startProcess('cognito', node, [...args, String(port), dataDir], { AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1', COGNITO_LOCAL_LOG: process.env.COGNITO_LOCAL_LOG ?? 'error' })
+  const child = startProcess('cognito', node, [...args, String(port), dataDir], { AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1', COGNITO_LOCAL_LOG: process.env.COGNITO_LOCAL_LOG ?? 'error', CODE: LOCAL_CONFIRMATION_CODE })
   const endpoint = `http://127.0.0.1:${port}`
   await waitFor(`${endpoint}/health`, child, 30_000)
   return { endpoint, ...(await bootstrapUserPool(endpoint)) }

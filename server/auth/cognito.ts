@@ -1,6 +1,9 @@
 import {
   AdminConfirmSignUpCommand,
   CognitoIdentityProviderClient,
+  ConfirmForgotPasswordCommand,
+  ConfirmSignUpCommand,
+  ForgotPasswordCommand,
   GetUserCommand,
   InitiateAuthCommand,
   RevokeTokenCommand,
@@ -36,6 +39,21 @@ export class CognitoAuth {
     if (!this.config.autoConfirm) return { confirmed: false }
     await this.call(() => this.client.send(new AdminConfirmSignUpCommand({ UserPoolId: this.config.userPoolId, Username: email })))
     return { confirmed: true }
+  }
+
+  async confirmSignUp(email: string, code: string): Promise<void> {
+    await this.call(() => this.client.send(new ConfirmSignUpCommand({ ClientId: this.config.clientId, Username: email, ConfirmationCode: code })))
+  }
+
+  /** Sends a reset code; answers the same whether or not the account exists, so emails cannot be probed. */
+  async forgotPassword(email: string): Promise<void> {
+    await this.call(() => this.client.send(new ForgotPasswordCommand({ ClientId: this.config.clientId, Username: email }))).catch((error: TRPCError) => {
+      if (error.code !== 'UNAUTHORIZED') throw error
+    })
+  }
+
+  async resetPassword(email: string, code: string, password: string): Promise<void> {
+    await this.call(() => this.client.send(new ConfirmForgotPasswordCommand({ ClientId: this.config.clientId, Username: email, ConfirmationCode: code, Password: password })))
   }
 
   async signIn(email: string, password: string): Promise<Tokens> {
@@ -86,6 +104,9 @@ export class CognitoAuth {
         UserNotConfirmedException: ['FORBIDDEN', 'Confirm your email address first (see the code we sent you).'],
         TooManyRequestsException: ['TOO_MANY_REQUESTS', 'Too many attempts: wait a minute and try again.'],
         InvalidParameterException: ['BAD_REQUEST', message],
+        CodeMismatchException: ['BAD_REQUEST', 'That code is not right: check the email we sent you.'],
+        ExpiredCodeException: ['BAD_REQUEST', 'That code has expired: ask for a new one.'],
+        LimitExceededException: ['TOO_MANY_REQUESTS', 'Too many attempts: wait a few minutes and try again.'],
       }
       const mapped = overrides[name] ?? known[name]
       if (mapped) throw new TRPCError({ code: mapped[0], message: mapped[1], cause: error })

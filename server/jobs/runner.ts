@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { StepState } from '../../contracts/api'
+import type { Metrics } from '../metrics'
 import type { BlobStore } from '../storage/store'
 import { tokenExpiry, type ServiceIdentity } from '../auth/service-identity'
 import { DispatchError, type Dispatcher } from './dispatcher'
@@ -14,6 +15,7 @@ export interface RunnerOptions {
   /** Calls services as the orchestrator when no valid user token is at hand (e.g. after a restart). */
   serviceIdentity: ServiceIdentity | null
   logger: Logger
+  metrics: Metrics
   /** Jobs this orchestrator runs at once. */
   concurrency: number
   timeoutMs: number
@@ -96,6 +98,7 @@ export class JobRunner {
         const failure = await this.runStep(job, index, signal, controller, heartbeat, log)
         if (failure === 'cancelled') {
           job.status = 'cancelled' // the record says so already; keeps late progress saves from undoing it
+          this.options.metrics.jobsFinished.inc({ status: 'cancelled' })
           return
         }
         if (failure) return await this.finish(job, 'failed', failure)
@@ -123,6 +126,7 @@ export class JobRunner {
       const token = await this.tokenFor(job).catch(() => null)
       if (!token) return { code: 'unauthorized', message: 'This job was interrupted and cannot be resumed without your session; run it again.' }
       let lastSave = Date.now()
+      const stopTimer = this.options.metrics.stepDuration.startTimer({ model: step.spec.model })
       try {
         const result = await dispatcher.run(step.spec, input.data, {
           accessToken: token,
@@ -145,11 +149,13 @@ export class JobRunner {
         await store.put(jobKeys(job).stepOutput(index), result.bytes, result.contentType)
         step.output = { width: result.width, height: result.height, bytes: result.bytes.length, contentType: result.contentType }
         step.status = 'succeeded'
+        stopTimer({ outcome: 'succeeded' })
         const progress = step.progress as StepState['progress'] // set by the callback above
         if (progress) step.progress = { done: progress.total, total: progress.total }
         await repository.save(job)
         return null
       } catch (error) {
+        stopTimer({ outcome: controller.signal.aborted ? 'cancelled' : 'failed' })
         if (controller.signal.aborted) return 'cancelled'
         if (signal.aborted) return { code: 'service_unavailable', message: `The job took longer than ${Math.round(this.options.timeoutMs / 60000)} minutes and was stopped.` }
         if (!(error instanceof DispatchError)) throw error
@@ -176,6 +182,7 @@ export class JobRunner {
     job.status = status
     job.error = error
     await this.options.repository.save(job)
+    this.options.metrics.jobsFinished.inc({ status })
   }
 }
 

@@ -6,7 +6,7 @@ import { createJobFormData, type JobView } from '../../contracts/api'
 import type { App } from '../../server/app'
 import type { InProcessQueue } from '../../server/jobs/queue'
 import { resultKey } from '../../server/jobs/repository'
-import { DEMO_USER } from '../../scripts/lib/local-stack'
+import { DEMO_USER, LOCAL_CONFIRMATION_CODE } from '../../scripts/lib/local-stack'
 import { callerFor, createTestApp } from '../helpers/caller'
 import { forgedAccessToken } from '../helpers/auth'
 import { fixture, pngSize } from '../helpers/images'
@@ -171,5 +171,38 @@ describe('jobs: upload -> upscale service -> stored result', () => {
     expect(cancelled.status).toBe('cancelled')
     await idle(app)
     expect((await caller.jobs.get({ id: job.id })).status).toBe('cancelled')
+  })
+})
+
+describe('confirmation and password reset (codes from the emulator)', () => {
+  it('an unconfirmed sign-up must confirm with the emailed code, then signs in', async () => {
+    const strict = createTestApp({ AUTH_AUTO_CONFIRM: '0' })
+    const { caller, session } = callerFor(strict)
+    const email = `confirm-${randomUUID().slice(0, 8)}@example.com`
+    expect(await caller.auth.signUp({ email, password: 'a-long-password' })).toEqual({ signedIn: false, next: 'confirm' })
+    expect((await rejection(caller.auth.signIn({ email, password: 'a-long-password' }))).code).toBe('FORBIDDEN')
+    expect((await rejection(caller.auth.confirmSignUp({ email, code: '000000' }))).message).toMatch(/code is not right/)
+    await caller.auth.confirmSignUp({ email, code: LOCAL_CONFIRMATION_CODE })
+    await caller.auth.signIn({ email, password: 'a-long-password' })
+    expect(session.accessToken).toBeTruthy()
+  })
+
+  it('resets a forgotten password with the emailed code', async () => {
+    const { caller, email } = await newUser()
+    await caller.auth.signOut()
+    expect(await caller.auth.forgotPassword({ email })).toEqual({ sent: true })
+    await caller.auth.resetPassword({ email, code: LOCAL_CONFIRMATION_CODE, password: 'another-long-password' })
+    expect((await caller.auth.me()).email).toBe(email)
+    expect((await rejection(callerFor(app).caller.auth.signIn({ email, password: 'a-long-password' }))).code).toBe('UNAUTHORIZED')
+  })
+})
+
+describe('metrics', () => {
+  it('counts created jobs, finished jobs and step durations per model', async () => {
+    const text = await app.metrics.registry.metrics()
+    expect(text).toMatch(/restora_jobs_created_total \d+/)
+    expect(text).toMatch(/restora_jobs_finished_total\{status="succeeded"\} \d+/)
+    expect(text).toMatch(/restora_step_duration_seconds_count\{model="esrgan-medium",outcome="succeeded"\} \d+/)
+    expect(text).toMatch(/restora_queue_depth 0/)
   })
 })

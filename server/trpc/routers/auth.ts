@@ -1,4 +1,4 @@
-import { Credentials, SessionUser } from '../../../contracts/api'
+import { ConfirmSignUpInput, Credentials, ForgotPasswordInput, ResetPasswordInput, SessionUser } from '../../../contracts/api'
 import { protectedProcedure, publicProcedure, router } from '../init'
 
 export const authRouter = router({
@@ -7,6 +7,22 @@ export const authRouter = router({
     if (!confirmed) return { signedIn: false as const, next: 'confirm' as const }
     ctx.session.setTokens(await ctx.app.auth.signIn(input.email, input.password))
     return { signedIn: true as const, next: 'studio' as const }
+  }),
+
+  confirmSignUp: publicProcedure.input(ConfirmSignUpInput).mutation(async ({ ctx, input }) => {
+    await ctx.app.auth.confirmSignUp(input.email, input.code)
+    return { confirmed: true as const }
+  }),
+
+  forgotPassword: publicProcedure.input(ForgotPasswordInput).mutation(async ({ ctx, input }) => {
+    await ctx.app.auth.forgotPassword(input.email)
+    return { sent: true as const }
+  }),
+
+  resetPassword: publicProcedure.input(ResetPasswordInput).mutation(async ({ ctx, input }) => {
+    await ctx.app.auth.resetPassword(input.email, input.code, input.password)
+    ctx.session.setTokens(await ctx.app.auth.signIn(input.email, input.password))
+    return { signedIn: true as const }
   }),
 
   signIn: publicProcedure.input(Credentials).mutation(async ({ ctx, input }) => {

@@ -43,7 +43,10 @@ async function createJob(app: App, user: { sub: string }, accessToken: string, i
   try {
     facts = await validateImage(bytes, limits, totalScale)
   } catch (error) {
-    if (error instanceof InferenceError) throw new TRPCError({ code: error.code === 'too_large' ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', message: error.message })
+    if (error instanceof InferenceError) {
+      app.metrics.jobsRejected.inc({ reason: error.code })
+      throw new TRPCError({ code: error.code === 'too_large' ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', message: error.message })
+    }
     throw error
   }
   const now = new Date().toISOString()
@@ -69,9 +72,13 @@ async function createJob(app: App, user: { sub: string }, accessToken: string, i
     await app.runner.submit(job, accessToken)
   } catch (error) {
     await app.store.deletePrefix(jobKeys(job).base)
-    if (error instanceof QueueFullError) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: error.message })
+    if (error instanceof QueueFullError) {
+      app.metrics.jobsRejected.inc({ reason: 'busy' })
+      throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: error.message })
+    }
     throw error
   }
+  app.metrics.jobsCreated.inc()
   app.logger.info({ job: job.id, user: user.sub, steps: steps.map((s) => s.model), requestId }, 'job created')
   return job
 }
