@@ -48,12 +48,19 @@ const jsonField = <T extends z.ZodType>(schema: T, name: string) =>
     })
     .pipe(schema)
 
+/** How a remove-text step combines the detector's mask with one the user painted. */
+export const MaskMode = z.enum(['detected', 'user', 'both'])
+export type MaskMode = z.infer<typeof MaskMode>
+
 /** Fields of the multipart form `jobs.create` takes (FormData keeps the upload binary). */
 export const CreateJobForm = z.object({
   image: z.file('Attach an image file.'),
   steps: jsonField(Pipeline, 'steps'),
+  /** For remove-text steps: a PNG the size of the image, white where text should go. */
+  mask: z.file().optional(),
+  maskMode: MaskMode.default('both'),
 })
-export type CreateJobFields = { image: File; steps: z.input<typeof Pipeline> }
+export type CreateJobFields = { image: File; steps: z.input<typeof Pipeline>; mask?: File; maskMode?: MaskMode }
 
 export const MAX_BATCH_IMAGES = 50
 
