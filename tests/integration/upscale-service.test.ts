@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { readRunStream, RunStreamError } from '../../contracts/run-stream'
 import { RUN_STREAM_TYPE, ServiceInfo, type RunEvent } from '../../contracts/service'
 import { forgedAccessToken, signInDirect, stackEnv } from '../helpers/auth'
+import { pngHeaderOnly } from '../helpers/bad-inputs'
 import { fixture, pngSize } from '../helpers/images'
 
 const SERVICE = stackEnv().UPSCALE_SERVICE_URLS!
@@ -93,30 +94,3 @@ describe('upscale service over HTTP', () => {
     await expect(readRunStream(new Response('{"type":"progress","done":1,"total":2}\n').body!, () => {})).rejects.toThrow(/closed the stream early/)
   })
 })
-
-/** Signature, IHDR for the given size, one empty IDAT, IEND: valid framing, no pixels. */
-function pngHeaderOnly(width: number, height: number): Uint8Array {
-  const chunk = (type: string, data: Buffer) => {
-    const length = Buffer.alloc(4)
-    length.writeUInt32BE(data.length)
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data])
-    const crc = Buffer.alloc(4)
-    crc.writeUInt32BE(crc32(body))
-    return Buffer.concat([length, body, crc])
-  }
-  const ihdr = Buffer.alloc(13)
-  ihdr.writeUInt32BE(width, 0)
-  ihdr.writeUInt32BE(height, 4)
-  ihdr.writeUInt8(8, 8) // bit depth
-  ihdr.writeUInt8(2, 9) // RGB
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', Buffer.alloc(0)), chunk('IEND', Buffer.alloc(0))])
-}
-
-function crc32(data: Buffer): number {
-  let crc = ~0
-  for (const byte of data) {
-    crc ^= byte
-    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1))
-  }
-  return ~crc >>> 0
-}
