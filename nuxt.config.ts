@@ -18,6 +18,19 @@ export default defineNuxtConfig({
       demoPassword: '',
     },
   },
+  routeRules: {
+    '/**': {
+      headers: {
+        // Nuxt's SPA shell carries its config in one inline script, hence 'unsafe-inline' for scripts
+        // (no user content is ever rendered as HTML); everything else is same-origin only.
+        'content-security-policy':
+          "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+        'x-content-type-options': 'nosniff',
+        'x-frame-options': 'DENY',
+        'referrer-policy': 'same-origin',
+      },
+    },
+  },
   nitro: {
     // Native addons must stay external: Nitro cannot bundle .node binaries.
     externals: { external: ['sharp', 'onnxruntime-node'] },

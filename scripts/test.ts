@@ -31,7 +31,7 @@ const run = (name: string, [command, args]: readonly [string, readonly string[]]
 
 ensureChromium()
 run('typecheck', bin('nuxt', 'bin/nuxt.mjs'), ['typecheck'])
-run('unit + integration', bin('vitest', 'vitest.mjs'), ['run', '--reporter=default', '--reporter=json', `--outputFile=${REPORTS}/vitest.json`])
+run('unit + integration (with coverage)', bin('vitest', 'vitest.mjs'), ['run', '--coverage', '--reporter=default', '--reporter=json', `--outputFile=${REPORTS}/vitest.json`])
 run('build', bin('nuxt', 'bin/nuxt.mjs'), ['build'])
 rmSync('.data-e2e', { recursive: true, force: true })
 run('end to end', bin('@playwright/test', 'cli.js'), ['test', '--reporter=list,json'], { PLAYWRIGHT_JSON_OUTPUT_NAME: `${REPORTS}/playwright.json` })

@@ -83,3 +83,12 @@ test('a wrong password is refused with a clear message', async ({ page }) => {
   await page.getByRole('button', { name: 'Sign in', exact: true }).click()
   await expect(page.getByRole('alert')).toHaveText('Wrong email or password.')
 })
+
+test('pages are served with security headers', async ({ request }) => {
+  const response = await request.get('/login')
+  const headers = response.headers()
+  expect(headers['content-security-policy']).toContain("frame-ancestors 'none'")
+  expect(headers['content-security-policy']).toContain("object-src 'none'")
+  expect(headers['x-content-type-options']).toBe('nosniff')
+  expect(headers['x-frame-options']).toBe('DENY')
+})

@@ -1,0 +1,114 @@
+import { once } from 'node:events'
+import { readFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createApp as createH3App, createRouter, toNodeListener } from 'h3'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createJobFormData } from '../../contracts/api'
+import { DEMO_USER } from '../../scripts/lib/local-stack'
+import { stackEnv } from '../helpers/auth'
+import { fixture, pngSize } from '../helpers/images'
+
+/**
+ * The orchestrator's real HTTP entry points (the Nitro route files) mounted on h3, the server
+ * Nitro itself runs on: cookies, CSRF, the download route and health are tested over HTTP.
+ */
+let server: Server
+let base: string
+
+beforeAll(async () => {
+  Object.assign(process.env, stackEnv())
+  const [trpc, file, health, metrics, csrf] = await Promise.all([
+    import('../../server/api/trpc/[trpc]'),
+    import('../../server/api/jobs/[id]/[file].get'),
+    import('../../server/api/health.get'),
+    import('../../server/api/metrics.get'),
+    import('../../server/middleware/csrf'),
+  ])
+  const app = createH3App()
+  app.use(csrf.default)
+  const router = createRouter()
+  router.use('/api/trpc/**', trpc.default)
+  router.get('/api/jobs/:id/:file', file.default)
+  router.get('/api/health', health.default)
+  router.get('/api/metrics', metrics.default)
+  app.use(router)
+  server = createServer(toNodeListener(app)).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+afterAll(() => new Promise<void>((resolve) => server?.close(() => resolve())))
+
+async function signIn(email = DEMO_USER.email, password = DEMO_USER.password) {
+  const response = await fetch(`${base}/api/trpc/auth.signIn`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) })
+  expect(response.status).toBe(200)
+  const cookies = response.headers.getSetCookie()
+  return { cookies, header: cookies.map((c) => c.split(';')[0]).join('; ') }
+}
+
+describe('orchestrator over HTTP', () => {
+  it('sets the session in httpOnly, SameSite cookies, never in the body', async () => {
+    const response = await fetch(`${base}/api/trpc/auth.signIn`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: DEMO_USER.email, password: DEMO_USER.password }) })
+    const body = await response.text()
+    expect(body).not.toMatch(/eyJ/) // no JWT in the JSON
+    const cookies = response.headers.getSetCookie()
+    expect(cookies).toHaveLength(2)
+    for (const cookie of cookies) {
+      expect(cookie).toMatch(/HttpOnly/i)
+      expect(cookie).toMatch(/SameSite=Lax/i)
+      expect(cookie).toMatch(/Path=\//)
+    }
+  })
+
+  it('refuses a mutation from another site (Origin check)', async () => {
+    const response = await fetch(`${base}/api/trpc/auth.signIn`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example' }, body: JSON.stringify({ email: DEMO_USER.email, password: DEMO_USER.password }) })
+    expect(response.status).toBe(403)
+    expect(response.headers.getSetCookie()).toEqual([])
+  })
+
+  it('uploads through multipart, then serves input and result only to the owner', { timeout: 90_000 }, async () => {
+    const owner = await signIn()
+    const form = createJobFormData({ image: new File([await readFile(fixture('chelsea.png'))], 'chelsea.png'), steps: [{ task: 'upscale', model: 'esrgan-medium', scale: 2 }] })
+    const created = await fetch(`${base}/api/trpc/jobs.create`, { method: 'POST', headers: { cookie: owner.header }, body: form })
+    expect(created.status).toBe(200)
+    const { id } = (await created.json()).result.data
+    for (let i = 0; i < 600; i++) {
+      const job = (await (await fetch(`${base}/api/trpc/jobs.get?input=${encodeURIComponent(JSON.stringify({ id }))}`, { headers: { cookie: owner.header } })).json()).result.data
+      if (job.status === 'succeeded') break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const result = await fetch(`${base}/api/jobs/${id}/result?download`, { headers: { cookie: owner.header } })
+    expect(result.status).toBe(200)
+    expect(result.headers.get('content-disposition')).toBe('attachment; filename="chelsea-esrgan-medium-x2.png"')
+    expect(result.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(await pngSize(new Uint8Array(await result.arrayBuffer()))).toMatchObject({ width: 902, height: 600 })
+    expect((await fetch(`${base}/api/jobs/${id}/input`, { headers: { cookie: owner.header } })).status).toBe(200)
+
+    // Another user, a guessed id, no session: nothing leaks.
+    const signUp = await fetch(`${base}/api/trpc/auth.signUp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: `other-${Date.now()}@example.com`, password: 'a-long-password' }) })
+    const other = signUp.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
+    expect((await fetch(`${base}/api/jobs/${id}/result`, { headers: { cookie: other } })).status).toBe(404)
+    expect((await fetch(`${base}/api/jobs/${id}/result`)).status).toBe(401)
+    expect((await fetch(`${base}/api/jobs/00000000-0000-0000-0000-000000000000/result`, { headers: { cookie: owner.header } })).status).toBe(404)
+    expect((await fetch(`${base}/api/jobs/${id}/..%2F..%2Fetc`, { headers: { cookie: owner.header } })).status).toBe(404)
+  })
+
+  it('signs out: cookies cleared and the refresh token revoked', async () => {
+    const session = await signIn()
+    const out = await fetch(`${base}/api/trpc/auth.signOut`, { method: 'POST', headers: { cookie: session.header, 'content-type': 'application/json' } })
+    expect(out.status).toBe(200)
+    expect(out.headers.getSetCookie().every((c) => /Max-Age=0/i.test(c))).toBe(true)
+    // The old refresh token alone no longer restores a session.
+    const refreshOnly = session.cookies.find((c) => c.startsWith('rs_refresh='))!.split(';')[0]!
+    const me = await fetch(`${base}/api/trpc/auth.me`, { headers: { cookie: refreshOnly } })
+    expect(me.status).toBe(401)
+  })
+
+  it('reports health and readiness of the services, and metrics', async () => {
+    const health = await fetch(`${base}/api/health`)
+    expect(health.status).toBe(200)
+    expect((await health.json()).services[0]).toMatchObject({ task: 'upscale', ready: true })
+    const metrics = await fetch(`${base}/api/metrics`)
+    expect(await metrics.text()).toMatch(/restora_jobs_created_total/)
+  })
+})
