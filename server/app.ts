@@ -8,6 +8,7 @@ import { InProcessQueue, type JobQueue } from './jobs/queue'
 import { RateLimiter } from './jobs/rate-limiter'
 import { JobRepository } from './jobs/repository'
 import { JobRunner } from './jobs/runner'
+import { SqsQueue } from './jobs/sqs-queue'
 import { createMetrics, type Metrics } from './metrics'
 import { LocalFolderStore } from './storage/local-folder-store'
 import { S3Store } from './storage/s3-store'
@@ -31,7 +32,9 @@ export interface App {
 export function createApp(config: OrchestratorConfig = loadConfig(), parts: { store?: BlobStore; queue?: JobQueue } = {}): App {
   const logger = createLogger('orchestrator')
   const store = parts.store ?? createStore(config)
-  const queue = parts.queue ?? new InProcessQueue(config.maxQueuedJobs)
+  const queue =
+    parts.queue ??
+    (config.sqs ? new SqsQueue({ ...config.sqs, capacity: config.maxQueuedJobs, logger }) : new InProcessQueue(config.maxQueuedJobs))
   const jobs = new JobRepository(store)
   const dispatcher = new Dispatcher(config.services)
   const auth = new CognitoAuth(config.cognito)
