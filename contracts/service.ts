@@ -30,6 +30,8 @@ export const ModelInfo = z.object({
   title: z.string(),
   description: z.string(),
   scales: z.array(z.number().int().positive()),
+  /** Where a model sits among others of its task: the UI offers fast / balanced / best. */
+  quality: z.enum(['fast', 'balanced', 'best']).optional(),
 })
 export type ModelInfo = z.infer<typeof ModelInfo>
 

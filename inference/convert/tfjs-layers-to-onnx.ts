@@ -146,8 +146,8 @@ export function convertLayersModel(model: LoadedLayersModel, options: ConvertOpt
         })
         break
       }
-      case 'MultiplyBeta': // UpscalerJS custom layer of the ESRGAN "thick" models: x * 0.2
-        out = g.addNode('Mul', [inputs[0]!, g.addInitializer(`${layer.name}.beta`, [], [0.2])], layer.name)
+      case 'MultiplyBeta': // UpscalerJS custom layer of the ESRGAN "thick" models: x * beta (0.2)
+        out = g.addNode('Mul', [inputs[0]!, g.addInitializer(`${layer.name}.beta`, [], [c.beta ?? 0.2])], layer.name)
         break
       default: {
         const shuffle = /^PixelShuffle(\d+)x$/.exec(layer.class_name)

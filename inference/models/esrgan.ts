@@ -6,6 +6,7 @@ import type { ModelAdapter } from './adapter'
 
 interface EsrganVariant {
   id: string
+  quality: 'fast' | 'balanced' | 'best'
   title: string
   description: string
   npmPackage: string
@@ -22,7 +23,7 @@ export function esrganAdapter(variant: EsrganVariant): ModelAdapter {
   const onnxFile = (scale: number) => `${variant.id}-x${scale}.onnx`
   const sessions = new Map<number, InferenceSession>()
   return {
-    info: { id: variant.id, task: 'upscale', title: variant.title, description: variant.description, scales: variant.scales },
+    info: { id: variant.id, task: 'upscale', title: variant.title, description: variant.description, scales: variant.scales, quality: variant.quality },
     weights: variant.scales.map((scale) => ({ onnxFile: onnxFile(scale), npmPackage: variant.npmPackage, modelJson: `models/x${scale}/model.json`, format: 'tfjs-layers' as const })),
     async load(paths) {
       for (const scale of variant.scales) sessions.set(scale, await loadSession(paths.get(onnxFile(scale))!))
@@ -39,11 +40,35 @@ export function esrganAdapter(variant: EsrganVariant): ModelAdapter {
   }
 }
 
-export const esrganMedium = esrganAdapter({
-  id: 'esrgan-medium',
-  title: 'ESRGAN (balanced)',
-  description: 'Residual dense network from UpscalerJS, trained on DIV2K: sharp detail at moderate cost.',
-  npmPackage: '@upscalerjs/esrgan-medium',
-  scales: [2, 4],
+/** The three UpscalerJS ESRGAN sizes are the product's quality levels: fast, balanced, best. */
+export const esrganSlim = esrganAdapter({
+  id: 'esrgan-slim',
+  quality: 'fast',
+  title: 'ESRGAN fast',
+  description: 'Small residual dense network (UpscalerJS slim): quick previews and large batches.',
+  npmPackage: '@upscalerjs/esrgan-slim',
+  scales: [2, 3, 4, 8],
   valueRange: 255,
 })
+
+export const esrganMedium = esrganAdapter({
+  id: 'esrgan-medium',
+  quality: 'balanced',
+  title: 'ESRGAN balanced',
+  description: 'Residual dense network from UpscalerJS, trained on DIV2K: sharp detail at moderate cost.',
+  npmPackage: '@upscalerjs/esrgan-medium',
+  scales: [2, 3, 4, 8],
+  valueRange: 255,
+})
+
+export const esrganThick = esrganAdapter({
+  id: 'esrgan-thick',
+  quality: 'best',
+  title: 'ESRGAN best',
+  description: 'Residual-in-residual dense network (UpscalerJS thick): the most detail, about 10x the work.',
+  npmPackage: '@upscalerjs/esrgan-thick',
+  scales: [2, 3, 4],
+  valueRange: 1,
+})
+
+export const esrganAdapters = [esrganSlim, esrganMedium, esrganThick]

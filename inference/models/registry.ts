@@ -1,5 +1,5 @@
 import type { ModelAdapter } from './adapter'
-import { esrganMedium } from './esrgan'
+import { esrganAdapters } from './esrgan'
 
 /** Every model adapter the services can run, for tools that need all of them (conversion, docs). */
-export const allAdapters: ModelAdapter[] = [esrganMedium]
+export const allAdapters: ModelAdapter[] = [...esrganAdapters]

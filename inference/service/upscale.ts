@@ -1,4 +1,4 @@
-import { esrganMedium } from '../models/esrgan'
+import { esrganAdapters } from '../models/esrgan'
 import { startService } from './start'
 
-await startService('upscale', [esrganMedium], 8101)
+await startService('upscale', esrganAdapters, 8101)

@@ -16,7 +16,8 @@ async function signIn(page: Page, email = DEMO_USER.email, password = DEMO_USER.
 
 test('sign in, upscale chelsea.png x4, compare, and download a PNG of 4x the size', async ({ page }, testInfo) => {
   await signIn(page)
-  await page.getByLabel(/Upscale ×4/).check()
+  await page.getByRole('radio', { name: '×4' }).check()
+  await page.getByRole('radio', { name: 'Balanced' }).check()
   await page.getByLabel('Choose a photo').setInputFiles(fixture('chelsea.png'))
   await expect(page.getByAltText('Preview of the chosen photo')).toBeVisible()
   await page.getByRole('button', { name: 'Upscale ×4' }).click()
@@ -41,7 +42,7 @@ test('a truncated JPEG gets a clear error in the page, and the studio keeps work
   await page.getByLabel('Choose a photo').setInputFiles(fixture('truncated.jpg'))
   await page.getByRole('button', { name: /Upscale ×/ }).click()
   await expect(page.getByRole('alert')).toContainText(/damaged|not an image/i)
-  await page.getByLabel(/Upscale ×2/).check()
+  await page.getByRole('radio', { name: '×2' }).check()
   await page.getByLabel('Choose a photo').setInputFiles(fixture('chelsea.png'))
   await page.getByRole('button', { name: 'Upscale ×2' }).click()
   await expect(page.getByText('451×300 → 902×600')).toBeVisible({ timeout: 90_000 })
@@ -51,7 +52,7 @@ test('the preview and the result follow EXIF orientation', async ({ page }) => {
   // 60x40 pixels stored, EXIF orientation 6 (rotate 90° clockwise): a person sees 40x60.
   const rotated = await sharp(fixture('chelsea.png')).resize(60, 40, { fit: 'fill' }).jpeg().withMetadata({ orientation: 6 }).toBuffer()
   await signIn(page)
-  await page.getByLabel(/Upscale ×2/).check()
+  await page.getByRole('radio', { name: '×2' }).check()
   await page.getByLabel('Choose a photo').setInputFiles({ name: 'rotated.jpg', mimeType: 'image/jpeg', buffer: rotated })
   const preview = page.getByAltText('Preview of the chosen photo')
   await expect(preview).toBeVisible()
