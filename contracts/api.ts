@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ImageLimits, ModelInfo, ModelTask, ServiceErrorCode } from './service'
+import { Detection, ImageLimits, MaskMode, ModelInfo, ModelTask, ServiceErrorCode } from './service'
 
 /** Schemas of the public tRPC API, shared by the router and the pages (types flow from here). */
 
@@ -48,9 +48,7 @@ const jsonField = <T extends z.ZodType>(schema: T, name: string) =>
     })
     .pipe(schema)
 
-/** How a remove-text step combines the detector's mask with one the user painted. */
-export const MaskMode = z.enum(['detected', 'user', 'both'])
-export type MaskMode = z.infer<typeof MaskMode>
+export { MaskMode } from './service'
 
 /** Fields of the multipart form `jobs.create` takes (FormData keeps the upload binary). */
 export const CreateJobForm = z.object({
@@ -61,6 +59,11 @@ export const CreateJobForm = z.object({
   maskMode: MaskMode.default('both'),
 })
 export type CreateJobFields = { image: File; steps: z.input<typeof Pipeline>; mask?: File; maskMode?: MaskMode }
+
+/** `text.detect`: find overlaid text before running, so the page can show and edit the mask. */
+export const DetectTextForm = z.object({ image: z.file('Attach an image file.'), model: z.string().max(64).optional() })
+export const DetectedText = Detection
+export type DetectedText = Detection
 
 export const MAX_BATCH_IMAGES = 50
 

@@ -50,12 +50,30 @@ export const ServiceInfo = z.object({
 })
 export type ServiceInfo = z.infer<typeof ServiceInfo>
 
-/** Options of POST /v1/run, sent as query parameters (the body is the image itself). */
+/** How a remove-text run combines the detector's mask with one the user painted. */
+export const MaskMode = z.enum(['detected', 'user', 'both'])
+export type MaskMode = z.infer<typeof MaskMode>
+
+/**
+ * Options of POST /v1/run, sent as query parameters. The body is the image itself, or a
+ * multipart form with `image` and `mask` (a PNG, white = remove) for remove-text runs.
+ */
 export const RunOptions = z.object({
   model: z.string().min(1).max(64),
   scale: z.coerce.number().int().min(1).max(8).default(1),
+  maskMode: MaskMode.default('both'),
 })
 export type RunOptions = z.infer<typeof RunOptions>
+
+/** Answer of POST /v1/detect: text regions and the mask the service would remove. */
+export const Detection = z.object({
+  width: z.number(),
+  height: z.number(),
+  boxes: z.array(z.object({ points: z.array(z.tuple([z.number(), z.number()])).length(4), score: z.number(), text: z.string().nullable() })),
+  /** PNG data URL the size of the image: white where text was found (dilated), black elsewhere. */
+  mask: z.string(),
+})
+export type Detection = z.infer<typeof Detection>
 
 export const RunEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('accepted'), width: z.number(), height: z.number() }),

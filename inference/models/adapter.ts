@@ -5,6 +5,8 @@ import type { Pixels } from '../runtime/image'
 export interface ProcessContext {
   signal: AbortSignal
   onProgress: (done: number, total: number) => void
+  /** A mask the user painted (one channel, non-zero = remove), the size of the image. */
+  mask?: Pixels | null
 }
 
 /**
@@ -19,4 +21,6 @@ export interface ModelAdapter {
   /** Loads sessions from the converted files (keyed by onnxFile); called once at start. */
   load(paths: Map<string, string>): Promise<void>
   process(image: Pixels, options: RunOptions, context: ProcessContext): Promise<Pixels>
+  /** Models that find regions first (text removal) show them before running. */
+  detect?(image: Pixels): Promise<{ boxes: { box: [number, number, number, number]; score: number; text?: string }[]; mask: Pixels }>
 }

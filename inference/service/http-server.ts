@@ -1,12 +1,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import { encodeRunEvent } from '../../contracts/run-stream'
-import { RUN_STREAM_TYPE, RunOptions, type ImageLimits, type RunEvent, type ServiceErrorCode, type ServiceInfo } from '../../contracts/service'
+import sharp from 'sharp'
+import { RUN_STREAM_TYPE, RunOptions, type Detection, type ImageLimits, type RunEvent, type ServiceErrorCode, type ServiceInfo } from '../../contracts/service'
 import { InvalidTokenError, type VerifiedUser } from '../../lib/auth/access-token'
 import { ensureConverted } from '../convert/catalogue'
 import type { ModelAdapter } from '../models/adapter'
 import { InferenceError } from '../runtime/errors'
-import { decodeImage, encodePng, inspectImage, resizePixels } from '../runtime/image'
+import { decodeImage, encodePng, inspectImage, resizePixels, type Pixels } from '../runtime/image'
 
 export interface InferenceServiceOptions {
   name: string
@@ -96,7 +97,7 @@ export function createInferenceService(options: InferenceServiceOptions) {
     const adapter = models.get(runOptions.model)
     if (!adapter) throw new InferenceError('unsupported_model', `This service has no model '${runOptions.model}'; it offers ${[...models.keys()].join(', ')}.`)
     if (!adapter.info.scales.includes(runOptions.scale)) throw new InferenceError('bad_request', `${adapter.info.title} supports x${adapter.info.scales.join(', x')}, not x${runOptions.scale}.`)
-    const body = await readBody(req, limits.maxInputBytes)
+    const { image: body, mask: maskBytes } = await readRunBody(req, limits.maxInputBytes)
     await inspectImage(body, limits, runOptions.scale)
 
     const abort = new AbortController()
@@ -109,11 +110,12 @@ export function createInferenceService(options: InferenceServiceOptions) {
       if (abort.signal.aborted) return
       const started = Date.now()
       const image = await decodeImage(body, limits, runOptions.scale)
+      const mask = maskBytes && (await decodeMask(maskBytes, image.rgb.width, image.rgb.height))
       res.writeHead(200, { 'content-type': RUN_STREAM_TYPE, 'cache-control': 'no-store' })
       const send = (event: RunEvent) => res.write(encodeRunEvent(event))
       send({ type: 'accepted', width: image.rgb.width, height: image.rgb.height })
       try {
-        const rgb = await adapter.process(image.rgb, runOptions, { signal: abort.signal, onProgress: (done, total) => send({ type: 'progress', done, total }) })
+        const rgb = await adapter.process(image.rgb, runOptions, { signal: abort.signal, mask, onProgress: (done, total) => send({ type: 'progress', done, total }) })
         const alpha = image.alpha && (await resizePixels(image.alpha, rgb.width, rgb.height))
         const png = await encodePng(rgb, alpha)
         send({ type: 'result', contentType: 'image/png', bytes: png.length, width: rgb.width, height: rgb.height })
@@ -130,6 +132,37 @@ export function createInferenceService(options: InferenceServiceOptions) {
     }
   }
 
+  /** POST /v1/detect: the regions a model would work on (text boxes and the mask), before running it. */
+  async function handleDetect(req: IncomingMessage, res: ServerResponse, url: URL) {
+    const token = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1]
+    try {
+      await options.verifyToken(token)
+    } catch (error) {
+      if (error instanceof InvalidTokenError) throw new InferenceError('unauthorized', error.message)
+      throw error
+    }
+    if (!readiness.ready) throw new InferenceError('not_ready', `The ${options.name} service is still loading its models.`)
+    const requested = url.searchParams.get('model')
+    const adapter = requested ? models.get(requested) : options.adapters.find((a) => a.detect)
+    if (!adapter?.detect) throw new InferenceError('unsupported_model', `No model here finds regions${requested ? ` under the name '${requested}'` : ''}.`)
+    const body = await readBody(req, limits.maxInputBytes)
+    await acquireSlot()
+    try {
+      const image = await decodeImage(body, limits, 1)
+      const found = await adapter.detect(image.rgb)
+      const mask = await sharp(found.mask.data, { raw: { width: found.mask.width, height: found.mask.height, channels: 1 } }).png().toBuffer()
+      const detection: Detection = {
+        width: image.rgb.width,
+        height: image.rgb.height,
+        boxes: found.boxes.map(({ box: [x0, y0, x1, y1], score, text }) => ({ points: [[x0, y0], [x1, y0], [x1, y1], [x0, y1]], score, text: text ?? null })),
+        mask: `data:image/png;base64,${mask.toString('base64')}`,
+      }
+      sendJson(res, 200, detection)
+    } finally {
+      releaseSlot()
+    }
+  }
+
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://service')
     try {
@@ -137,6 +170,7 @@ export function createInferenceService(options: InferenceServiceOptions) {
       if (req.method === 'GET' && url.pathname === '/readyz') return readiness.ready ? sendJson(res, 200, { ready: true }) : sendJson(res, 503, { ready: false, code: 'not_ready', message: readiness.reason })
       if (req.method === 'GET' && url.pathname === '/v1/info') return sendJson(res, 200, info())
       if (req.method === 'POST' && url.pathname === '/v1/run') return await handleRun(req, res, url)
+      if (req.method === 'POST' && url.pathname === '/v1/detect') return await handleDetect(req, res, url)
       sendJson(res, 404, { code: 'bad_request', message: `No route ${req.method} ${url.pathname}` })
     } catch (error) {
       const failure = toFailure(error)
@@ -156,6 +190,40 @@ function toFailure(error: unknown): { code: ServiceErrorCode; message: string } 
 
 function sendJson(res: ServerResponse, status: number, body: unknown) {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+}
+
+/** The image, and for remove-text runs a mask, from a raw body or a multipart form (`image`, `mask`). */
+async function readRunBody(req: IncomingMessage, maxBytes: number): Promise<{ image: Uint8Array; mask: Uint8Array | null }> {
+  const contentType = req.headers['content-type'] ?? ''
+  // A mask is at most the image's size again, so a multipart body may be twice the image limit.
+  if (!contentType.startsWith('multipart/form-data')) return { image: await readBody(req, maxBytes), mask: null }
+  const body = await readBody(req, 2 * maxBytes)
+  let form: FormData
+  try {
+    form = await new Response(body as Uint8Array<ArrayBuffer>, { headers: { 'content-type': contentType } }).formData()
+  } catch {
+    throw new InferenceError('bad_request', 'The multipart body could not be read.')
+  }
+  const image = form.get('image')
+  const mask = form.get('mask')
+  if (!(image instanceof Blob)) throw new InferenceError('bad_request', 'The multipart body has no `image` file.')
+  if (image.size > maxBytes) throw new InferenceError('too_large', `The image is ${image.size} bytes; the limit is ${maxBytes}.`)
+  return { image: new Uint8Array(await image.arrayBuffer()), mask: mask instanceof Blob ? new Uint8Array(await mask.arrayBuffer()) : null }
+}
+
+/** A user-painted mask as one channel of 0/255 the size of the image (white or opaque paint = remove). */
+async function decodeMask(bytes: Uint8Array, width: number, height: number): Promise<Pixels> {
+  try {
+    const { data } = await sharp(bytes, { limitInputPixels: width * height * 4 + 1 })
+      .flatten({ background: '#000000' })
+      .greyscale()
+      .resize(width, height, { fit: 'fill', kernel: 'nearest' })
+      .raw()
+      .toBuffer({ resolveWithObject: true })
+    return { width, height, channels: 1, data: Uint8Array.from(data, (v) => (v > 127 ? 255 : 0)) }
+  } catch {
+    throw new InferenceError('bad_image', 'The mask is not an image we can read (a PNG, white where text should go).')
+  }
 }
 
 /** Reads the request body, refusing more than `maxBytes` without buffering it. */

@@ -158,6 +158,7 @@ export function cognitoEnv(cognito: Cognito): NodeJS.ProcessEnv {
  */
 export const SERVICES = {
   upscale: { entry: 'inference/service/upscale.ts', defaultPort: 8101, urlsEnv: 'UPSCALE_SERVICE_URLS' },
+  'remove-text': { entry: 'inference/service/remove-text.ts', defaultPort: 8103, urlsEnv: 'REMOVE_TEXT_SERVICE_URLS' },
 } as const satisfies Record<string, { entry: string; defaultPort: number; urlsEnv: string }>
 export type ServiceName = keyof typeof SERVICES
 

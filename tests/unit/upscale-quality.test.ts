@@ -21,7 +21,7 @@ const context = () => ({ signal: new AbortController().signal, onProgress: () =>
 async function compare(adapter: (typeof esrganAdapters)[number], reference: Pixels, scale: number) {
   const small = await resize(reference, reference.width / scale, reference.height / scale, 'cubic')
   const bicubic = await resize(small, reference.width, reference.height, 'cubic')
-  const model = await adapter.process(small, { model: adapter.info.id, scale }, context())
+  const model = await adapter.process(small, { model: adapter.info.id, scale, maskMode: 'both' }, context())
   return { model: psnr(model, reference), bicubic: psnr(bicubic, reference) }
 }
 

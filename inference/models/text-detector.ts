@@ -1,0 +1,174 @@
+import type { InferenceSession } from 'onnxruntime-node'
+import * as ort from 'onnxruntime-node'
+import type { Pixels } from '../runtime/image'
+
+/**
+ * PP-OCRv4 text detection (a DB "differentiable binarisation" network) and its post-processing:
+ * probability map -> binary map -> connected regions -> scored, expanded boxes in image pixels.
+ */
+export interface DetectorOptions {
+  /** Longest side the network sees; the image is resized (kept in multiples of 32). */
+  limitSide: number
+  /** Probability above which a pixel counts as text. */
+  binaryThreshold: number
+  /** Mean probability a region needs to be reported as a box. */
+  boxThreshold: number
+  /** How far boxes grow around their region (DB's unclip ratio), since DB shrinks text regions in training. */
+  unclipRatio: number
+  /** Regions smaller than this (in network pixels, shorter side) are noise. */
+  minSize: number
+  /** Share of its bounding box a region must fill to count as text. */
+  minFill: number
+}
+
+export const DEFAULT_DETECTOR_OPTIONS: DetectorOptions = { limitSide: 960, binaryThreshold: 0.3, boxThreshold: 0.6, unclipRatio: 1.6, minSize: 3, minFill: 0.3 }
+
+export interface TextBox {
+  /** Axis-aligned box in image pixels: [x0, y0, x1, y1), clipped to the image. */
+  box: [number, number, number, number]
+  score: number
+}
+
+// PaddleOCR feeds its detector BGR pixels normalised with these ImageNet statistics.
+const MEAN = [0.485, 0.456, 0.406]
+const STD = [0.229, 0.224, 0.225]
+
+export async function detectText(session: InferenceSession, image: Pixels, options: DetectorOptions = DEFAULT_DETECTOR_OPTIONS): Promise<TextBox[]> {
+  const ratio = Math.min(1, options.limitSide / Math.max(image.width, image.height))
+  const netW = Math.max(32, Math.round((image.width * ratio) / 32) * 32)
+  const netH = Math.max(32, Math.round((image.height * ratio) / 32) * 32)
+  const input = toNetworkInput(image, netW, netH)
+  const output = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, netH, netW]) })
+  const probability = output[session.outputNames[0]!]!.data as Float32Array
+  const sx = image.width / netW
+  const sy = image.height / netH
+  return regions(probability, netW, netH, options).map(({ x0, y0, x1, y1, score }) => {
+    // Unclip: grow by area * ratio / perimeter, as DB post-processing does for its shrunk regions.
+    const w = x1 - x0
+    const h = y1 - y0
+    const grow = (w * h * options.unclipRatio) / (2 * (w + h))
+    return {
+      score,
+      box: [
+        clamp(Math.floor((x0 - grow) * sx), 0, image.width),
+        clamp(Math.floor((y0 - grow) * sy), 0, image.height),
+        clamp(Math.ceil((x1 + grow) * sx), 0, image.width),
+        clamp(Math.ceil((y1 + grow) * sy), 0, image.height),
+      ],
+    }
+  })
+}
+
+/** Bilinear resize to the network size, HWC RGB bytes -> CHW BGR normalised floats. */
+function toNetworkInput(image: Pixels, netW: number, netH: number): Float32Array {
+  const out = new Float32Array(3 * netW * netH)
+  const plane = netW * netH
+  const { width, height, data, channels } = image
+  for (let y = 0; y < netH; y++) {
+    const fy = Math.min(height - 1, Math.max(0, ((y + 0.5) * height) / netH - 0.5))
+    const y0 = Math.floor(fy)
+    const y1 = Math.min(height - 1, y0 + 1)
+    const wy = fy - y0
+    for (let x = 0; x < netW; x++) {
+      const fx = Math.min(width - 1, Math.max(0, ((x + 0.5) * width) / netW - 0.5))
+      const x0 = Math.floor(fx)
+      const x1 = Math.min(width - 1, x0 + 1)
+      const wx = fx - x0
+      for (let c = 0; c < 3; c++) {
+        const at = (yy: number, xx: number) => data[(yy * width + xx) * channels + c]!
+        const v = (at(y0, x0) * (1 - wx) + at(y0, x1) * wx) * (1 - wy) + (at(y1, x0) * (1 - wx) + at(y1, x1) * wx) * wy
+        const bgr = 2 - c
+        out[bgr * plane + y * netW + x] = (v / 255 - MEAN[bgr]!) / STD[bgr]!
+      }
+    }
+  }
+  return out
+}
+
+/** 4-connected regions of the binarised map, with their bounds and mean probability. */
+function regions(probability: Float32Array, width: number, height: number, options: DetectorOptions) {
+  const label = new Int32Array(width * height)
+  const stack: number[] = []
+  const found: { x0: number; y0: number; x1: number; y1: number; score: number }[] = []
+  let next = 0
+  for (let start = 0; start < probability.length; start++) {
+    if (label[start] !== 0 || probability[start]! < options.binaryThreshold) continue
+    next++
+    label[start] = next
+    stack.push(start)
+    let x0 = width, y0 = height, x1 = 0, y1 = 0, sum = 0, count = 0
+    while (stack.length) {
+      const p = stack.pop()!
+      const x = p % width
+      const y = (p - x) / width
+      x0 = Math.min(x0, x); x1 = Math.max(x1, x + 1); y0 = Math.min(y0, y); y1 = Math.max(y1, y + 1)
+      sum += probability[p]!
+      count++
+      for (const q of [x > 0 ? p - 1 : -1, x < width - 1 ? p + 1 : -1, y > 0 ? p - width : -1, y < height - 1 ? p + width : -1])
+        if (q >= 0 && label[q] === 0 && probability[q]! >= options.binaryThreshold) {
+          label[q] = next
+          stack.push(q)
+        }
+    }
+    const score = sum / count
+    // DB marks a text line as a solid, shrunk block; a region that fills little of its box is
+    // an outline (a cup's rim, a ring) that only looks like a letter 'O' to the network.
+    const fill = count / ((x1 - x0) * (y1 - y0))
+    if (Math.min(x1 - x0, y1 - y0) < options.minSize || score < options.boxThreshold || fill < options.minFill) continue
+    found.push({ x0, y0, x1, y1, score })
+  }
+  return found
+}
+
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v))
+
+/** A one-channel mask (255 = remove) covering the boxes, grown by `margin(box)` pixels for outlines and shadows. */
+export function maskFromBoxes(width: number, height: number, boxes: TextBox[], margin = (h: number) => Math.ceil(2 + h * 0.15)): Pixels {
+  const data = new Uint8Array(width * height)
+  for (const { box } of boxes) {
+    const m = margin(box[3] - box[1])
+    const [x0, y0, x1, y1] = [clamp(box[0] - m, 0, width), clamp(box[1] - m, 0, height), clamp(box[2] + m, 0, width), clamp(box[3] + m, 0, height)]
+    for (let y = y0; y < y1; y++) data.fill(255, y * width + x0, y * width + x1)
+  }
+  return { width, height, channels: 1, data }
+}
+
+/**
+ * PP-OCRv4 recognition (CTC): reads the text inside a box, so false detections (a cup, a ring)
+ * can be dropped by their low confidence and the page can list what was found.
+ */
+export async function recognizeText(session: InferenceSession, dictionary: string[], image: Pixels, box: [number, number, number, number]): Promise<{ text: string; confidence: number }> {
+  const [x0, y0, x1, y1] = box
+  const height = 48
+  const width = Math.max(16, Math.min(1280, Math.round(((x1 - x0) / Math.max(1, y1 - y0)) * height)))
+  const input = new Float32Array(3 * height * width)
+  const plane = height * width
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const sx = Math.min(image.width - 1, Math.floor(x0 + ((x + 0.5) * (x1 - x0)) / width))
+      const sy = Math.min(image.height - 1, Math.floor(y0 + ((y + 0.5) * (y1 - y0)) / height))
+      const i = (sy * image.width + sx) * image.channels
+      // BGR, scaled to -1..1, as PaddleOCR's recogniser was trained.
+      for (let c = 0; c < 3; c++) input[(2 - c) * plane + y * width + x] = (image.data[i + c]! / 255 - 0.5) / 0.5
+    }
+  const output = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, height, width]) })
+  const probs = output[session.outputNames[0]!]!
+  const [, steps, classes] = probs.dims as number[]
+  const data = probs.data as Float32Array
+  let text = ''
+  let last = 0
+  let confidence = 0
+  let kept = 0
+  for (let t = 0; t < steps!; t++) {
+    let best = 0
+    for (let k = 1; k < classes!; k++) if (data[t * classes! + k]! > data[t * classes! + best]!) best = k
+    // Greedy CTC: class 0 is the blank; repeats collapse; the last class is a space.
+    if (best !== 0 && best !== last) {
+      text += best === classes! - 1 ? ' ' : (dictionary[best - 1] ?? '')
+      confidence += data[t * classes! + best]!
+      kept++
+    }
+    last = best
+  }
+  return { text: text.trim(), confidence: kept ? confidence / kept : 0 }
+}

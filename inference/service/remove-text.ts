@@ -1,0 +1,5 @@
+import { lamaAvailable, textRemovalClassic, textRemovalLama } from '../models/text-removal'
+import { startService } from './start'
+
+// LaMa is offered only when its weights are in the models folder (no npm package ships them).
+await startService('remove-text', [textRemovalClassic, ...(lamaAvailable() ? [textRemovalLama] : [])], 8103)
