@@ -60,10 +60,15 @@ export const CreateJobForm = z.object({
 })
 export type CreateJobFields = { image: File; steps: z.input<typeof Pipeline>; mask?: File; maskMode?: MaskMode }
 
-/** `text.detect`: find overlaid text before running, so the page can show and edit the mask. */
-export const DetectTextForm = z.object({ image: z.file('Attach an image file.'), model: z.string().max(64).optional() })
-export const DetectedText = Detection
-export type DetectedText = Detection
+/** Builds the FormData for `jobs.create` from typed fields, so a wrong field fails type-checking. */
+export function createJobFormData(fields: CreateJobFields): FormData {
+  const form = new FormData()
+  form.set('image', fields.image)
+  form.set('steps', JSON.stringify(fields.steps))
+  if (fields.mask) form.set('mask', fields.mask)
+  if (fields.maskMode) form.set('maskMode', fields.maskMode)
+  return form
+}
 
 export const MAX_BATCH_IMAGES = 50
 
@@ -81,13 +86,10 @@ export function createBatchFormData(fields: CreateBatchFields): FormData {
   return form
 }
 
-/** Builds the FormData for `jobs.create` from typed fields, so a wrong field fails type-checking. */
-export function createJobFormData(fields: CreateJobFields): FormData {
-  const form = new FormData()
-  form.set('image', fields.image)
-  form.set('steps', JSON.stringify(fields.steps))
-  return form
-}
+/** `text.detect`: find overlaid text before running, so the page can show and edit the mask. */
+export const DetectTextForm = z.object({ image: z.file('Attach an image file.'), model: z.string().max(64).optional() })
+export const DetectedText = Detection
+export type DetectedText = Detection
 
 export const JobStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled'])
 export type JobStatus = z.infer<typeof JobStatus>
@@ -114,6 +116,9 @@ export const JobView = z.object({
   currentStep: z.number().int(),
   inputName: z.string(),
   input: ImageFacts,
+  /** For remove-text steps: whether the user sent a mask, and how it combines with the detected one. */
+  userMask: z.boolean(),
+  maskMode: MaskMode,
   /** Jobs created together by jobs.createBatch share this id. */
   batchId: z.string().nullable(),
   /** The last step's output, once the whole pipeline succeeded. */

@@ -1,5 +1,5 @@
 import { readRunStream, RunStreamError, type RunResult } from '../../contracts/run-stream'
-import { ServiceError, type ModelTask, type RunEvent, type ServiceErrorCode } from '../../contracts/service'
+import { Detection, ServiceError, type MaskMode, type ModelTask, type RunEvent, type ServiceErrorCode } from '../../contracts/service'
 import type { StepSpec } from '../../contracts/api'
 
 /** A failure of one attempt; `retryable` says whether another replica or a later try may succeed. */
@@ -11,6 +11,16 @@ export class DispatchError extends Error {
   ) {
     super(message)
   }
+}
+
+export interface RunRequestOptions {
+  accessToken: string
+  requestId: string
+  signal: AbortSignal
+  onEvent: (event: RunEvent) => void
+  /** For remove-text steps: the user's mask (PNG) and how it combines with the detected one. */
+  mask?: Uint8Array | null
+  maskMode?: MaskMode
 }
 
 export interface DispatcherOptions {
@@ -70,7 +80,7 @@ export class Dispatcher {
     return urls[start % urls.length]!
   }
 
-  async run(step: StepSpec, image: Uint8Array, options: { accessToken: string; requestId: string; signal: AbortSignal; onEvent: (event: RunEvent) => void }): Promise<RunResult> {
+  async run(step: StepSpec, image: Uint8Array, options: RunRequestOptions): Promise<RunResult> {
     let slots = this.slots.get(step.task)
     if (!slots) this.slots.set(step.task, (slots = new Semaphore(Math.max(1, (this.replicas[step.task]?.length ?? 0) * this.options.perReplicaConcurrency))))
     await slots.acquire(options.signal)
@@ -81,20 +91,45 @@ export class Dispatcher {
     }
   }
 
-  private async runOn(replica: string, step: StepSpec, image: Uint8Array, options: { accessToken: string; requestId: string; signal: AbortSignal; onEvent: (event: RunEvent) => void }) {
+  /** Asks a service which regions it would work on (text boxes and mask), without running. */
+  async detect(task: ModelTask, model: string | undefined, image: Uint8Array, options: { accessToken: string; requestId: string; signal: AbortSignal }): Promise<Detection> {
+    const replica = this.pickReplica(task)
+    const url = new URL('/v1/detect', replica)
+    if (model) url.searchParams.set('model', model)
+    let response: Response
+    try {
+      response = await fetch(url, { method: 'POST', body: image as Uint8Array<ArrayBuffer>, headers: { authorization: `Bearer ${options.accessToken}`, 'x-request-id': options.requestId }, signal: options.signal })
+    } catch (error) {
+      if (options.signal.aborted) throw error
+      this.unhealthyUntil.set(replica, Date.now() + this.options.unhealthyForMs)
+      throw new DispatchError('service_unavailable', `The ${task} service could not be reached.`, true)
+    }
+    const body = await response.json().catch(() => null)
+    if (!response.ok) {
+      const parsed = ServiceError.safeParse(body)
+      throw new DispatchError(parsed.success ? parsed.data.code : 'service_unavailable', parsed.success ? parsed.data.message : `The ${task} service answered HTTP ${response.status}.`, response.status >= 500)
+    }
+    return Detection.parse(body)
+  }
+
+  private async runOn(replica: string, step: StepSpec, image: Uint8Array, options: RunRequestOptions) {
     const url = new URL('/v1/run', replica)
     url.searchParams.set('model', step.model)
     url.searchParams.set('scale', String(step.scale))
+    if (options.maskMode) url.searchParams.set('maskMode', options.maskMode)
+    // With a user mask the body is a multipart form; otherwise the image bytes alone.
+    let body: BodyInit = image as Uint8Array<ArrayBuffer>
+    const headers: Record<string, string> = { authorization: `Bearer ${options.accessToken}`, 'x-request-id': options.requestId }
+    if (options.mask) {
+      const form = new FormData()
+      form.set('image', new Blob([image as Uint8Array<ArrayBuffer>]))
+      form.set('mask', new Blob([options.mask as Uint8Array<ArrayBuffer>], { type: 'image/png' }))
+      body = form
+    } else headers['content-type'] = 'application/octet-stream'
     const markDown = () => this.unhealthyUntil.set(replica, Date.now() + this.options.unhealthyForMs)
     let response: Response
     try {
-      response = await fetch(url, {
-        method: 'POST',
-        // Node's fetch sends any byte view; the DOM typing wants an ArrayBuffer-backed one.
-        body: image as Uint8Array<ArrayBuffer>,
-        headers: { authorization: `Bearer ${options.accessToken}`, 'content-type': 'application/octet-stream', 'x-request-id': options.requestId },
-        signal: options.signal,
-      })
+      response = await fetch(url, { method: 'POST', body, headers, signal: options.signal })
     } catch (error) {
       if (options.signal.aborted) throw error
       markDown()

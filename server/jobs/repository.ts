@@ -17,7 +17,7 @@ export interface JobRef {
  */
 export const jobKeys = (ref: JobRef) => {
   const base = `users/${ref.ownerSub}/jobs/${ref.id}`
-  return { base, record: `${base}/job.json`, input: `${base}/input`, stepOutput: (index: number) => `${base}/step-${index}` }
+  return { base, record: `${base}/job.json`, input: `${base}/input`, mask: `${base}/mask`, stepOutput: (index: number) => `${base}/step-${index}` }
 }
 
 /** The key of a job's final result: the last step's output. */

@@ -118,6 +118,7 @@ export class JobRunner {
     const step = job.steps[index]!
     const input = await store.get(index === 0 ? jobKeys(job).input : jobKeys(job).stepOutput(index - 1))
     if (!input) return { code: 'internal', message: 'An input of this job is missing from storage; run it again.' }
+    const mask = step.spec.task === 'remove-text' && job.userMask ? (await store.get(jobKeys(job).mask))?.data : null
     for (let attempt = 1; ; attempt++) {
       job.attempts++
       step.status = 'running'
@@ -132,6 +133,8 @@ export class JobRunner {
           accessToken: token,
           requestId: job.id,
           signal,
+          mask,
+          maskMode: step.spec.task === 'remove-text' ? job.maskMode : undefined,
           onEvent: (event) => {
             if (event.type !== 'progress') return
             step.progress = { done: event.done, total: event.total }

@@ -83,7 +83,13 @@ describe('jobs: upload -> upscale service -> stored result', () => {
   it('lists the models the running services offer', async () => {
     const { caller } = await signedIn()
     const { models, limits } = await caller.models.list()
-    expect(models).toEqual([expect.objectContaining({ id: 'esrgan-medium', task: 'upscale', scales: [2, 4], available: true })])
+    expect(models.map((m) => [m.id, m.task, m.quality ?? null, m.available])).toEqual([
+      ['esrgan-slim', 'upscale', 'fast', true],
+      ['esrgan-medium', 'upscale', 'balanced', true],
+      ['esrgan-thick', 'upscale', 'best', true],
+      ['text-removal', 'remove-text', null, true],
+    ])
+    expect(models.find((m) => m.id === 'esrgan-thick')!.scales).toEqual([2, 3, 4])
     expect(limits.maxInputBytes).toBeGreaterThan(0)
   })
 

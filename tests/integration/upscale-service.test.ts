@@ -17,8 +17,8 @@ describe('upscale service over HTTP', () => {
     expect((await fetch(`${SERVICE}/healthz`)).status).toBe(200)
     expect((await fetch(`${SERVICE}/readyz`)).status).toBe(200)
     const info = ServiceInfo.parse(await (await fetch(`${SERVICE}/v1/info`)).json())
-    expect(info.models.map((m) => m.id)).toEqual(['esrgan-medium'])
-    expect(info.models[0]!.scales).toEqual([2, 4])
+    expect(info.models.map((m) => m.id)).toEqual(['esrgan-slim', 'esrgan-medium', 'esrgan-thick'])
+    expect(info.models[1]!.scales).toEqual([2, 3, 4, 8])
   })
 
   it('upscales chelsea.png x4 with progress events and returns a PNG of 4x the size', async () => {
@@ -71,9 +71,9 @@ describe('upscale service over HTTP', () => {
     const { accessToken } = await signInDirect()
     const image = await readFile(fixture('chelsea.png'))
     expect((await run(image, accessToken, 'model=nope&scale=4')).status).toBe(404)
-    const wrongScale = await run(image, accessToken, 'model=esrgan-medium&scale=3')
+    const wrongScale = await run(image, accessToken, 'model=esrgan-thick&scale=8')
     expect(wrongScale.status).toBe(400)
-    expect((await wrongScale.json()).message).toMatch(/x2, x4/)
+    expect((await wrongScale.json()).message).toMatch(/x2, x3, x4/)
   })
 
   it('stops work when the client disconnects, then serves the next request', async () => {

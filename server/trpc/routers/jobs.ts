@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { TRPCError } from '@trpc/server'
 import { z } from 'zod'
-import { CreateBatchForm, CreateJobForm, JobId, JobListInput, JobListPage, JobView, type StepSpec } from '../../../contracts/api'
+import { CreateBatchForm, CreateJobForm, DetectedText, DetectTextForm, JobId, JobListInput, JobListPage, JobView, type MaskMode, type StepSpec } from '../../../contracts/api'
 import { InferenceError } from '../../../inference/runtime/errors'
 import { validateImage } from '../../../inference/runtime/image'
 import type { App } from '../../app'
+import { DispatchError } from '../../jobs/dispatcher'
 import { QueueFullError } from '../../jobs/queue'
 import { jobKeys, toView, type JobRecord } from '../../jobs/repository'
 import { protectedProcedure, router } from '../init'
@@ -33,7 +34,7 @@ async function admit(app: App, userSub: string, steps: StepSpec[], count: number
 }
 
 /** Validates and stores one upload as a queued job, then hands it to the runner. */
-async function createJob(app: App, user: { sub: string }, accessToken: string, image: File, steps: StepSpec[], batchId: string | null, requestId: string) {
+async function createJob(app: App, user: { sub: string }, accessToken: string, image: File, steps: StepSpec[], batchId: string | null, requestId: string, mask: { file: File; mode: MaskMode } | null = null) {
   const { limits } = app.config
   if (image.size > limits.maxInputBytes)
     throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `${image.name || 'The file'} is ${(image.size / 1048576).toFixed(1)} MB; the limit is ${(limits.maxInputBytes / 1048576).toFixed(0)} MB.` })
@@ -57,6 +58,8 @@ async function createJob(app: App, user: { sub: string }, accessToken: string, i
     steps: steps.map((spec) => ({ spec, status: 'pending', progress: null, output: null })),
     currentStep: 0,
     batchId,
+    userMask: mask !== null,
+    maskMode: mask?.mode ?? 'detected',
     inputName: image.name.slice(0, 200) || 'image',
     input: { width: facts.width, height: facts.height, bytes: bytes.length, contentType: MIME_BY_FORMAT[facts.format] ?? 'application/octet-stream' },
     output: null,
@@ -67,6 +70,7 @@ async function createJob(app: App, user: { sub: string }, accessToken: string, i
   }
   // Input first, record second: a record never points at a missing upload.
   await app.store.put(jobKeys(job).input, bytes, job.input.contentType)
+  if (mask) await app.store.put(jobKeys(job).mask, new Uint8Array(await mask.file.arrayBuffer()), 'image/png')
   await app.jobs.save(job)
   try {
     await app.runner.submit(job, accessToken)
@@ -91,13 +95,40 @@ async function ownJob(app: App, sub: string, id: string) {
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
 
+export const textRouter = router({
+  /** The text a remove-text step would remove, and its mask, so the page can show and edit it first. */
+  detect: protectedProcedure
+    .input(formInput(DetectTextForm))
+    .output(DetectedText)
+    .mutation(async ({ ctx, input }) => {
+      const { app } = ctx
+      if ((app.config.services['remove-text'] ?? []).length === 0) throw new TRPCError({ code: 'BAD_REQUEST', message: 'No remove-text service is running.' })
+      const bytes = new Uint8Array(await input.image.arrayBuffer())
+      try {
+        await validateImage(bytes, app.config.limits, 1)
+      } catch (error) {
+        if (error instanceof InferenceError) throw new TRPCError({ code: error.code === 'too_large' ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', message: error.message })
+        throw error
+      }
+      try {
+        return await app.dispatcher.detect('remove-text', input.model, bytes, { accessToken: ctx.accessToken, requestId: ctx.requestId, signal: AbortSignal.timeout(120_000) })
+      } catch (error) {
+        if (error instanceof DispatchError) throw new TRPCError({ code: error.retryable ? 'SERVICE_UNAVAILABLE' : 'BAD_REQUEST', message: error.message })
+        throw error
+      }
+    }),
+})
+
 export const jobsRouter = router({
   create: protectedProcedure
     .input(formInput(CreateJobForm))
     .output(JobView)
     .mutation(async ({ ctx, input }) => {
       await admit(ctx.app, ctx.user.sub, input.steps, 1)
-      return toView(await createJob(ctx.app, ctx.user, ctx.accessToken, input.image, input.steps, null, ctx.requestId))
+      if (input.mask && !input.steps.some((s) => s.task === 'remove-text')) throw new TRPCError({ code: 'BAD_REQUEST', message: 'A mask is only used by a remove-text step.' })
+      if (input.mask && input.mask.size > ctx.app.config.limits.maxInputBytes) throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: 'The mask file is too large.' })
+      const mask = input.mask ? { file: input.mask, mode: input.maskMode } : null
+      return toView(await createJob(ctx.app, ctx.user, ctx.accessToken, input.image, input.steps, null, ctx.requestId, mask))
     }),
 
   createBatch: protectedProcedure
