@@ -17,9 +17,10 @@ function step(title: string, command: string, args: string[], env: NodeJS.Proces
 
 function ensureChromium() {
   const path = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-  if (existsSync(path)) return
+  // Fonts draw the text-removal test set (sharp renders SVG text through fontconfig).
+  if (existsSync(path) && existsSync('/usr/share/fonts/truetype/dejavu')) return
   // Debian's Chromium, never a downloaded browser build (README, "Testing").
-  if (process.getuid?.() === 0) step('install chromium', 'bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium'])
+  if (process.getuid?.() === 0) step('install chromium', 'bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core'])
   if (!existsSync(path)) throw new Error(`Chromium not found at ${path}: install Debian's chromium package (apt-get install -y chromium).`)
 }
 
