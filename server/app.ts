@@ -36,7 +36,7 @@ export function createApp(config: OrchestratorConfig = loadConfig(), parts: { st
     parts.queue ??
     (config.sqs ? new SqsQueue({ ...config.sqs, capacity: config.maxQueuedJobs, logger }) : new InProcessQueue(config.maxQueuedJobs))
   const jobs = new JobRepository(store)
-  const dispatcher = new Dispatcher(config.services)
+  const dispatcher = new Dispatcher(config.services, { perReplicaConcurrency: 2, unhealthyForMs: 10_000, idleTimeoutMs: config.stepIdleTimeoutMs })
   const auth = new CognitoAuth(config.cognito)
   const metrics = createMetrics(() => queue.depth())
   const runner = new JobRunner({

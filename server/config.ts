@@ -35,6 +35,8 @@ const Env = z.object({
   MAX_ACTIVE_JOBS_PER_USER: z.coerce.number().int().min(1).default(20),
   MAX_JOBS_PER_MINUTE_PER_USER: z.coerce.number().int().min(1).default(60),
   JOB_TIMEOUT_MS: z.coerce.number().int().positive().default(15 * 60_000),
+  /** A service that sends nothing for this long is given up on for that attempt. */
+  STEP_IDLE_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   MAX_JOB_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
 })
 
@@ -65,6 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     maxActiveJobsPerUser: e.MAX_ACTIVE_JOBS_PER_USER,
     maxJobsPerMinutePerUser: e.MAX_JOBS_PER_MINUTE_PER_USER,
     jobTimeoutMs: e.JOB_TIMEOUT_MS,
+    stepIdleTimeoutMs: e.STEP_IDLE_TIMEOUT_MS,
     maxJobAttempts: e.MAX_JOB_ATTEMPTS,
   }
 }

@@ -28,6 +28,8 @@ export interface DispatcherOptions {
   perReplicaConcurrency: number
   /** How long a replica that failed to answer is skipped. */
   unhealthyForMs: number
+  /** A run that sends nothing (no headers, no progress) for this long is abandoned and retried elsewhere. */
+  idleTimeoutMs: number
 }
 
 class Semaphore {
@@ -63,7 +65,7 @@ export class Dispatcher {
 
   constructor(
     private readonly replicas: Record<ModelTask, string[]>,
-    private readonly options: DispatcherOptions = { perReplicaConcurrency: 2, unhealthyForMs: 10_000 },
+    private readonly options: DispatcherOptions = { perReplicaConcurrency: 2, unhealthyForMs: 10_000, idleTimeoutMs: 60_000 },
   ) {}
 
   /** The next replica for `task`, preferring healthy ones. */
@@ -112,7 +114,36 @@ export class Dispatcher {
     return Detection.parse(body)
   }
 
-  private async runOn(replica: string, step: StepSpec, image: Uint8Array, options: RunRequestOptions) {
+  private async runOn(replica: string, step: StepSpec, image: Uint8Array, callerOptions: RunRequestOptions) {
+    // A hung replica (alive but silent) must not hold a job until its overall timeout.
+    const idle = new AbortController()
+    let idleTimer = setTimeout(() => idle.abort(), this.options.idleTimeoutMs)
+    const stillAlive = () => {
+      clearTimeout(idleTimer)
+      idleTimer = setTimeout(() => idle.abort(), this.options.idleTimeoutMs)
+    }
+    const options: RunRequestOptions = {
+      ...callerOptions,
+      signal: AbortSignal.any([callerOptions.signal, idle.signal]),
+      onEvent: (event) => {
+        stillAlive()
+        callerOptions.onEvent(event)
+      },
+    }
+    try {
+      return await this.runWithSignal(replica, step, image, options, callerOptions.signal)
+    } catch (error) {
+      if (idle.signal.aborted && !callerOptions.signal.aborted) {
+        this.unhealthyUntil.set(replica, Date.now() + this.options.unhealthyForMs)
+        throw new DispatchError('service_unavailable', `The ${step.task} service stopped answering.`, true)
+      }
+      throw error
+    } finally {
+      clearTimeout(idleTimer)
+    }
+  }
+
+  private async runWithSignal(replica: string, step: StepSpec, image: Uint8Array, options: RunRequestOptions, callerSignal: AbortSignal) {
     const url = new URL('/v1/run', replica)
     url.searchParams.set('model', step.model)
     url.searchParams.set('scale', String(step.scale))

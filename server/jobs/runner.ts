@@ -36,6 +36,8 @@ export class JobRunner {
   private readonly active = new Map<string, AbortController>()
   /** Users' access tokens, forwarded to the services; held in memory only, never stored. */
   private readonly userTokens = new Map<string, string>()
+  /** Deliveries of a job that broke on something other than a service (e.g. storage), per job. */
+  private readonly infraFailures = new Map<string, number>()
 
   constructor(private readonly options: RunnerOptions) {}
 
@@ -82,7 +84,27 @@ export class JobRunner {
     return this.options.serviceIdentity ? this.options.serviceIdentity.accessToken() : null
   }
 
+  /**
+   * Runs one delivery. Failures of the store or other infrastructure are thrown, so the queue
+   * delivers the job again later; after `maxAttempts` such deliveries the job is failed instead of
+   * looping (a full disk does not heal by retrying).
+   */
   private async execute(ref: JobRef, heartbeat: () => Promise<void>) {
+    try {
+      await this.executeOnce(ref, heartbeat)
+      this.infraFailures.delete(ref.id)
+    } catch (error) {
+      const failures = (this.infraFailures.get(ref.id) ?? 0) + 1
+      this.infraFailures.set(ref.id, failures)
+      this.options.logger.error({ err: error, job: ref.id, failures }, 'job delivery failed')
+      if (failures < this.options.maxAttempts) throw error
+      this.infraFailures.delete(ref.id)
+      const job = await this.options.repository.get(ref).catch(() => null)
+      if (job) await this.finish(job, 'failed', { code: 'internal', message: 'Storage is full or unavailable, so the result could not be saved; run the job again later.' }).catch(() => {})
+    }
+  }
+
+  private async executeOnce(ref: JobRef, heartbeat: () => Promise<void>) {
     const { repository, logger } = this.options
     const job = await repository.get(ref)
     // Idempotent: a redelivered job that already ended is simply acknowledged.
@@ -160,7 +182,7 @@ export class JobRunner {
       } catch (error) {
         stopTimer({ outcome: controller.signal.aborted ? 'cancelled' : 'failed' })
         if (controller.signal.aborted) return 'cancelled'
-        if (signal.aborted) return { code: 'service_unavailable', message: `The job took longer than ${Math.round(this.options.timeoutMs / 60000)} minutes and was stopped.` }
+        if (signal.aborted) return { code: 'service_unavailable', message: `The job took longer than ${formatDuration(this.options.timeoutMs)} and was stopped.` }
         if (!(error instanceof DispatchError)) throw error
         // A user token the service refuses (expired mid-queue) is replaced by the orchestrator's own.
         const staleUserToken = error.code === 'unauthorized' && this.userTokens.delete(job.id) && this.options.serviceIdentity !== null
@@ -188,6 +210,8 @@ export class JobRunner {
     this.options.metrics.jobsFinished.inc({ status })
   }
 }
+
+const formatDuration = (ms: number) => (ms >= 120_000 ? `${Math.round(ms / 60_000)} minutes` : `${Math.round(ms / 1000)} seconds`)
 
 function sleep(ms: number, signal: AbortSignal) {
   return new Promise<void>((resolve) => {
