@@ -4,11 +4,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { resolve } from 'node:path'
+import { exitWithParent } from '../lib/exit-with-parent'
 
 const port = Number(process.argv[2] ?? 9329)
 const dataDir = resolve(process.argv[3] ?? '.cognito-data')
 const host = '127.0.0.1'
 const require = createRequire(import.meta.url)
+exitWithParent()
 
 mkdirSync(resolve(dataDir, '.cognito'), { recursive: true })
 writeFileSync(

@@ -9,6 +9,7 @@ import { RateLimiter } from './jobs/rate-limiter'
 import { JobRepository } from './jobs/repository'
 import { JobRunner } from './jobs/runner'
 import { SqsQueue } from './jobs/sqs-queue'
+import { SQSClient } from '@aws-sdk/client-sqs'
 import { createMetrics, type Metrics } from './metrics'
 import { LocalFolderStore } from './storage/local-folder-store'
 import { S3Store } from './storage/s3-store'
@@ -34,7 +35,7 @@ export function createApp(config: OrchestratorConfig = loadConfig(), parts: { st
   const store = parts.store ?? createStore(config)
   const queue =
     parts.queue ??
-    (config.sqs ? new SqsQueue({ ...config.sqs, capacity: config.maxQueuedJobs, logger }) : new InProcessQueue(config.maxQueuedJobs))
+    (config.sqs ? new SqsQueue({ ...config.sqs, capacity: config.maxQueuedJobs, logger, client: sqsClient(config.sqs) }) : new InProcessQueue(config.maxQueuedJobs))
   const jobs = new JobRepository(store)
   const dispatcher = new Dispatcher(config.services, { perReplicaConcurrency: 2, unhealthyForMs: 10_000, idleTimeoutMs: config.stepIdleTimeoutMs })
   const auth = new CognitoAuth(config.cognito)
@@ -72,6 +73,11 @@ function createStore(config: OrchestratorConfig): BlobStore {
   const { bucket, endpoint, region } = config.s3
   // S3-compatible test servers need path-style URLs; in AWS the SDK's defaults (and the task role) apply.
   return new S3Store(bucket, endpoint ? { endpoint, region, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } } : { region })
+}
+
+function sqsClient({ endpoint, region }: { endpoint?: string; region: string }) {
+  // SQS-compatible test servers need an explicit endpoint; in AWS the SDK's defaults (and the task role) apply.
+  return new SQSClient(endpoint ? { endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : { region })
 }
 
 let app: App | undefined

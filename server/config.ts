@@ -17,7 +17,10 @@ const Env = z.object({
   STORAGE_BUCKET: z.string().optional(),
   /** With a queue URL, jobs wait in Amazon SQS (several orchestrator replicas) instead of in memory. */
   JOB_QUEUE_URL: z.string().url().optional(),
-  JOB_QUEUE_VISIBILITY_TIMEOUT_S: z.coerce.number().int().min(10).default(120),
+  JOB_QUEUE_VISIBILITY_TIMEOUT_S: z.coerce.number().int().min(1).default(120),
+  /** Only for SQS-compatible servers (tests); unset in AWS. */
+  SQS_ENDPOINT: z.string().url().optional(),
+  SQS_REGION: z.string().default('us-east-1'),
   /** Only for S3-compatible servers (tests, local); unset in AWS. */
   S3_ENDPOINT: z.string().url().optional(),
   S3_REGION: z.string().default('us-east-1'),
@@ -61,7 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     services: { upscale: urls(e.UPSCALE_SERVICE_URLS), denoise: urls(e.DENOISE_SERVICE_URLS), 'remove-text': urls(e.REMOVE_TEXT_SERVICE_URLS) },
     limits: limitsFromEnv(env),
     serviceAccount: e.SERVICE_ACCOUNT_EMAIL && e.SERVICE_ACCOUNT_PASSWORD ? { email: e.SERVICE_ACCOUNT_EMAIL, password: e.SERVICE_ACCOUNT_PASSWORD } : null,
-    sqs: e.JOB_QUEUE_URL ? { queueUrl: e.JOB_QUEUE_URL, visibilityTimeoutSeconds: e.JOB_QUEUE_VISIBILITY_TIMEOUT_S } : null,
+    sqs: e.JOB_QUEUE_URL ? { queueUrl: e.JOB_QUEUE_URL, visibilityTimeoutSeconds: e.JOB_QUEUE_VISIBILITY_TIMEOUT_S, endpoint: e.SQS_ENDPOINT, region: e.SQS_REGION } : null,
     jobConcurrency: e.JOB_CONCURRENCY,
     maxQueuedJobs: e.MAX_QUEUED_JOBS,
     maxActiveJobsPerUser: e.MAX_ACTIVE_JOBS_PER_USER,

@@ -1,11 +1,13 @@
 import { createAccessTokenVerifier, issuerFromEnv } from '../../lib/auth/access-token'
 import { intFromEnv as int, limitsFromEnv } from '../../lib/limits'
+import { exitWithParent } from '../../lib/exit-with-parent'
 import { createLogger } from '../../lib/log'
 import type { ModelAdapter } from '../models/adapter'
 import { createInferenceService } from './http-server'
 
 /** Starts one inference service process: config from the environment, models loaded before /readyz is green. */
 export async function startService(name: string, adapters: ModelAdapter[], defaultPort: number) {
+  exitWithParent()
   const logger = createLogger(name)
   const service = createInferenceService({
     name,

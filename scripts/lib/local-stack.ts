@@ -35,7 +35,7 @@ export interface Cognito {
 const children = new Set<ChildProcess>()
 
 export function startProcess(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, options: { quiet?: boolean } = {}): ChildProcess {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', options.quiet ? 'ignore' : 'pipe', options.quiet ? 'ignore' : 'pipe'] })
+  const child = spawn(command, args, { env: { ...process.env, ...env, RESTORA_PARENT_PID: String(process.pid) }, stdio: ['ignore', options.quiet ? 'ignore' : 'pipe', options.quiet ? 'ignore' : 'pipe'] })
   children.add(child)
   const prefix = `[${name}] `
   const forward = (stream: NodeJS.ReadableStream | null, out: NodeJS.WritableStream) => {

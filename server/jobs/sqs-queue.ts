@@ -66,6 +66,11 @@ export class SqsQueue implements JobQueue {
         await new Promise((r) => setTimeout(r, 5000))
         continue
       }
+      if (!this.running) {
+        // Stopped while waiting: hand the claim back at once instead of holding it to the timeout.
+        await Promise.all(messages.map((m) => this.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })).catch(() => {})))
+        break
+      }
       for (const message of messages) {
         const work = this.deliver(message, handle)
         this.inFlight.add(work)
