@@ -26,6 +26,8 @@ export interface App {
   runner: JobRunner
   dispatcher: Dispatcher
   createRate: RateLimiter
+  /** Sign-in and reset attempts per email and client address, against password guessing. */
+  authRate: RateLimiter
   metrics: Metrics
   logger: ReturnType<typeof createLogger>
 }
@@ -64,6 +66,7 @@ export function createApp(config: OrchestratorConfig = loadConfig(), parts: { st
     dispatcher,
     runner,
     createRate: new RateLimiter(config.maxJobsPerMinutePerUser, 60_000),
+    authRate: new RateLimiter(10, 5 * 60_000),
     metrics,
   }
 }

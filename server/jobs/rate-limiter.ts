@@ -9,13 +9,19 @@ export class RateLimiter {
 
   /** Records a hit; returns the seconds to wait if the key is over its limit (and records nothing). */
   take(key: string, now = Date.now()): number {
+    const wait = this.wait(key, now)
+    if (wait === 0) this.record(key, now)
+    return wait
+  }
+
+  /** Seconds until `key` may try again (0: now), without counting this as a hit. */
+  wait(key: string, now = Date.now()): number {
     const recent = (this.hits.get(key) ?? []).filter((t) => now - t < this.windowMs)
-    if (recent.length >= this.limit) {
-      this.hits.set(key, recent)
-      return Math.ceil((recent[0]! + this.windowMs - now) / 1000)
-    }
-    recent.push(now)
     this.hits.set(key, recent)
-    return 0
+    return recent.length >= this.limit ? Math.ceil((recent[0]! + this.windowMs - now) / 1000) : 0
+  }
+
+  record(key: string, now = Date.now()): void {
+    this.hits.set(key, [...(this.hits.get(key) ?? []), now])
   }
 }

@@ -15,6 +15,8 @@ export interface Context {
   app: App
   session: SessionCookies
   requestId: string
+  /** The caller's address (first X-Forwarded-For hop behind the load balancer). */
+  clientIp: string
 }
 
 const t = initTRPC.context<Context>().create({
@@ -24,6 +26,22 @@ const t = initTRPC.context<Context>().create({
     return shape
   },
 })
+
+/**
+ * Limits failed attempts per email and address: a guessed password costs minutes, not
+ * milliseconds, while a user who signs in correctly is never slowed down.
+ */
+export async function limitAuthAttempts<T>(ctx: Context, email: string, attempt: () => Promise<T>): Promise<T> {
+  const key = `${email.toLowerCase()}|${ctx.clientIp}`
+  const wait = ctx.app.authRate.wait(key)
+  if (wait > 0) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Too many attempts: try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.` })
+  try {
+    return await attempt()
+  } catch (error) {
+    if (error instanceof TRPCError && (error.code === 'UNAUTHORIZED' || error.code === 'BAD_REQUEST')) ctx.app.authRate.record(key)
+    throw error
+  }
+}
 
 export const router = t.router
 export const publicProcedure = t.procedure

@@ -29,5 +29,5 @@ export function createSession(): SessionCookies {
 const factory = createCallerFactory(appRouter)
 
 export function callerFor(app: ReturnType<typeof createTestApp>, session = createSession()) {
-  return { caller: factory({ app, session, requestId: 'test' }), session }
+  return { caller: factory({ app, session, requestId: 'test', clientIp: '127.0.0.1' }), session }
 }

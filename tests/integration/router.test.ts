@@ -212,3 +212,16 @@ describe('metrics', () => {
     expect(text).toMatch(/restora_queue_depth 0/)
   })
 })
+
+describe('sign-in rate limit', () => {
+  it('after 10 attempts for one email from one address, the 11th waits, even with the right password', async () => {
+    const limited = createTestApp()
+    const email = `guess-${randomUUID().slice(0, 6)}@example.com`
+    for (let i = 0; i < 10; i++) expect((await rejection(callerFor(limited).caller.auth.signIn({ email, password: `wrong-password-${i}` }))).code).toBe('UNAUTHORIZED')
+    const blocked = await rejection(callerFor(limited).caller.auth.signIn({ email, password: 'the-right-one-maybe' }))
+    expect(blocked.code).toBe('TOO_MANY_REQUESTS')
+    expect(blocked.message).toMatch(/try again in \d+ minutes?/)
+    // Another account is not affected.
+    await callerFor(limited).caller.auth.signIn({ email: DEMO_USER.email, password: DEMO_USER.password })
+  })
+})

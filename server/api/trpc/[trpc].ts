@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { getRequestIP } from 'h3'
 import { createTRPCNuxtHandler } from 'trpc-nuxt/server'
 import { useApp } from '../../app'
 import { cookieSession } from '../../auth/session-cookies'
@@ -7,10 +8,11 @@ import { appRouter } from '../../trpc/routers'
 export default createTRPCNuxtHandler({
   endpoint: '/api/trpc',
   router: appRouter,
-  createContext: (_event, { req, resHeaders }) => ({
+  createContext: (event, { req, resHeaders }) => ({
     app: useApp(),
     session: cookieSession(req.headers.get('cookie'), resHeaders, req.url),
     requestId: req.headers.get('x-request-id') ?? randomUUID(),
+    clientIp: req.headers.get('x-forwarded-for')?.split(',')[0]?.trim() || getRequestIP(event) || 'unknown',
   }),
   onError({ error, path }) {
     if (error.code === 'INTERNAL_SERVER_ERROR') useApp().logger.error({ err: error.cause ?? error, path }, 'tRPC procedure failed')

@@ -1,5 +1,5 @@
 import { ConfirmSignUpInput, Credentials, ForgotPasswordInput, ResetPasswordInput, SessionUser } from '../../../contracts/api'
-import { protectedProcedure, publicProcedure, router } from '../init'
+import { limitAuthAttempts, protectedProcedure, publicProcedure, router } from '../init'
 
 export const authRouter = router({
   signUp: publicProcedure.input(Credentials).mutation(async ({ ctx, input }) => {
@@ -10,7 +10,7 @@ export const authRouter = router({
   }),
 
   confirmSignUp: publicProcedure.input(ConfirmSignUpInput).mutation(async ({ ctx, input }) => {
-    await ctx.app.auth.confirmSignUp(input.email, input.code)
+    await limitAuthAttempts(ctx, input.email, () => ctx.app.auth.confirmSignUp(input.email, input.code))
     return { confirmed: true as const }
   }),
 
@@ -20,13 +20,14 @@ export const authRouter = router({
   }),
 
   resetPassword: publicProcedure.input(ResetPasswordInput).mutation(async ({ ctx, input }) => {
-    await ctx.app.auth.resetPassword(input.email, input.code, input.password)
+    // Wrong codes count like wrong passwords: a 6-digit code must not be guessable.
+    await limitAuthAttempts(ctx, input.email, () => ctx.app.auth.resetPassword(input.email, input.code, input.password))
     ctx.session.setTokens(await ctx.app.auth.signIn(input.email, input.password))
     return { signedIn: true as const }
   }),
 
   signIn: publicProcedure.input(Credentials).mutation(async ({ ctx, input }) => {
-    ctx.session.setTokens(await ctx.app.auth.signIn(input.email, input.password))
+    ctx.session.setTokens(await limitAuthAttempts(ctx, input.email, () => ctx.app.auth.signIn(input.email, input.password)))
     return { signedIn: true as const }
   }),
 
