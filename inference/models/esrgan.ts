@@ -4,7 +4,7 @@ import { loadSession, runImageSession } from '../runtime/sessions'
 import { runTiled } from '../runtime/tiling'
 import type { ModelAdapter } from './adapter'
 
-interface EsrganVariant {
+export interface EsrganVariant {
   id: string
   quality: 'fast' | 'balanced' | 'best'
   title: string
@@ -19,10 +19,11 @@ interface EsrganVariant {
 const TILE_SIZE = Number(process.env.TILE_SIZE) || 128
 const TILE_MARGIN = Number(process.env.TILE_MARGIN) || 16
 
-export function esrganAdapter(variant: EsrganVariant): ModelAdapter {
+export function esrganAdapter(variant: EsrganVariant): ModelAdapter & { variant: EsrganVariant } {
   const onnxFile = (scale: number) => `${variant.id}-x${scale}.onnx`
   const sessions = new Map<number, InferenceSession>()
   return {
+    variant,
     info: { id: variant.id, task: 'upscale', title: variant.title, description: variant.description, scales: variant.scales, quality: variant.quality },
     weights: variant.scales.map((scale) => ({ onnxFile: onnxFile(scale), npmPackage: variant.npmPackage, modelJson: `models/x${scale}/model.json`, format: 'tfjs-layers' as const })),
     async load(paths) {

@@ -71,8 +71,10 @@ export async function decodeImage(bytes: Uint8Array, limits: ImageLimits, scale:
 
 /** Resizes with a classical kernel; used for alpha channels and as the bicubic baseline. */
 export async function resizePixels(pixels: Pixels, width: number, height: number, kernel: keyof KernelEnum = 'lanczos3'): Promise<Pixels> {
-  const { data, info } = await sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels as 1 | 3 | 4 } })
-    .resize(width, height, { kernel, fit: 'fill' })
+  let image = sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels as 1 | 3 | 4 } }).resize(width, height, { kernel, fit: 'fill' })
+  // Without this, sharp writes a one-band image (an alpha plane) back as three sRGB bands.
+  if (pixels.channels === 1) image = image.toColourspace('b-w')
+  const { data, info } = await image
     .raw()
     .toBuffer({ resolveWithObject: true })
   return { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) }
