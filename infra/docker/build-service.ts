@@ -41,9 +41,10 @@ function pruneForeignBinaries(out: string) {
   const bin = join(out, 'node_modules/onnxruntime-node/bin')
   if (!existsSync(bin)) return
   for (const napi of readdirSync(bin))
-    for (const platform of readdirSync(join(bin, napi)))
-      for (const arch of readdirSync(join(bin, napi, platform)))
-        if (platform !== process.platform || arch !== process.arch) rmSync(join(bin, napi, platform, arch), { recursive: true, force: true })
+    for (const platform of readdirSync(join(bin, napi))) {
+      if (platform !== process.platform) rmSync(join(bin, napi, platform), { recursive: true, force: true })
+      else for (const arch of readdirSync(join(bin, napi, platform))) if (arch !== process.arch) rmSync(join(bin, napi, platform, arch), { recursive: true, force: true })
+    }
 }
 
 export async function buildService(entry: string, outDir: string) {
