@@ -14,10 +14,16 @@ import { once } from 'node:events'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { build } from 'esbuild'
-import type { RecordedResource } from './sst-mocks'
 
 export const ROOT = resolve(import.meta.dirname, '../..')
 export const PLATFORM = join(ROOT, '.sst/platform')
+
+export interface RecordedResource {
+  type: string
+  name: string
+  custom: boolean
+  inputs: Record<string, any>
+}
 
 export interface Graph {
   outputs: Record<string, any>
@@ -55,7 +61,7 @@ async function startRpcServer(region: string) {
 
 export async function evaluateSstConfig(options: { stage: string; dev?: boolean; env?: NodeJS.ProcessEnv }): Promise<Graph & { rpcMethods: string[] }> {
   if (!existsSync(join(PLATFORM, 'src/auto/run.ts')))
-    throw new Error('.sst/platform is missing: run `npx sst install` (scripts/sst-install.ts does it on `npm test`).')
+    throw new Error('.sst/platform is missing: run `node --import tsx scripts/sst-install.ts` (`npm test` does it first).')
   const region = 'us-east-1'
   const work = mkdtempSync(join(tmpdir(), 'restora-sst-'))
   const outfile = join(PLATFORM, `restora-mock.${process.pid}.${Date.now()}.mjs`)

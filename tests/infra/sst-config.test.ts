@@ -4,13 +4,20 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { INFERENCE_SERVICES } from '../../infra/services'
 import { evaluateSstConfig, type Graph } from './evaluate-sst-config'
 
-let prod: Graph
-let dev: Graph
+type Evaluated = Awaited<ReturnType<typeof evaluateSstConfig>>
+let prod: Evaluated
+let dev: Evaluated
 
 const SECRET_SIG = '4dabf18193072939515e22adb298388d'
 /** Pulumi marks values derived from secrets with a signature key; the graph test reads through it. */
 const unwrap = (value: any): any => (value && typeof value === 'object' && SECRET_SIG in value ? value.value : value)
 const all = (graph: Graph, type: string) => graph.resources.filter((r) => r.type === type)
+/** The only resource of a type (fails if there is not exactly one). */
+const only = (graph: Graph, type: string) => {
+  const found = all(graph, type)
+  expect(found, type).toHaveLength(1)
+  return found[0]!
+}
 const one = (graph: Graph, type: string, name: string) => {
   const found = graph.resources.find((r) => r.type === type && r.name === name)
   if (!found) throw new Error(`no ${type} named ${name}; have: ${all(graph, type).map((r) => r.name).join(', ')}`)
@@ -65,14 +72,14 @@ describe('sst.config.ts under Pulumi mocks', () => {
   })
 
   it('S3: public access blocked, encrypted at rest, TLS enforced, user data expires', () => {
-    const block = all(prod, 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock')[0].inputs
+    const block = only(prod, 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock').inputs
     expect(block).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true })
-    const sse = all(prod, 'aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2')[0].inputs
+    const sse = only(prod, 'aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2').inputs
     expect(sse.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm).toBe('AES256')
-    const policy = JSON.parse(unwrap(all(prod, 'aws:s3/bucketPolicy:BucketPolicy')[0].inputs.policy))
+    const policy = JSON.parse(unwrap(only(prod, 'aws:s3/bucketPolicy:BucketPolicy').inputs.policy))
     expect(policy.Statement).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: expect.anything() }))
     expect(JSON.stringify(policy)).toContain('aws:SecureTransport')
-    const rules = (graph: Graph) => all(graph, 'aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2')[0].inputs.rules
+    const rules = (graph: Graph) => only(graph, 'aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2').inputs.rules
     expect(rules(prod)).toContainEqual(expect.objectContaining({ filter: { prefix: 'users/' }, expiration: { days: 30 }, status: 'Enabled' }))
     expect(rules(dev)).toContainEqual(expect.objectContaining({ filter: { prefix: 'users/' }, expiration: { days: 7 } }))
     expect(rules(prod)).toContainEqual(expect.objectContaining({ abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } }))
@@ -99,7 +106,7 @@ describe('sst.config.ts under Pulumi mocks', () => {
     for (const group of logGroups) expect(group.inputs.retentionInDays, group.name).toBe(30)
     for (const group of all(dev, 'aws:cloudwatch/logGroup:LogGroup')) expect(group.inputs.retentionInDays, group.name).toBe(7)
     // The VPC's security group only lets traffic in from inside the VPC.
-    const sg = all(prod, 'aws:ec2/defaultSecurityGroup:DefaultSecurityGroup')[0].inputs
+    const sg = only(prod, 'aws:ec2/defaultSecurityGroup:DefaultSecurityGroup').inputs
     expect(sg.ingress.map((r: { cidrBlocks: string[] }) => r.cidrBlocks)).toEqual([['10.0.0.0/16']])
   })
 
@@ -132,10 +139,10 @@ describe('sst.config.ts under Pulumi mocks', () => {
     expect(env.COGNITO_ISSUER).toBe(`https://cognito-idp.us-east-1.amazonaws.com/${env.COGNITO_USER_POOL_ID}`)
     expect(env.STORAGE_BUCKET).toMatch(/^restora-prod-storagebucket/)
     expect(env.JOBS_QUEUE_URL).toContain('JobsQueue')
-    expect(JSON.parse(env.SST_RESOURCE_Storage)).toMatchObject({ bucket: env.STORAGE_BUCKET })
-    expect(JSON.parse(env.SST_RESOURCE_Jobs)).toMatchObject({ url: env.JOBS_QUEUE_URL })
-    expect(JSON.parse(env.SST_RESOURCE_Auth)).toMatchObject({ userPoolId: env.COGNITO_USER_POOL_ID, clientId: env.COGNITO_CLIENT_ID, issuer: env.COGNITO_ISSUER })
-    expect(JSON.parse(env.SST_RESOURCE_Upscale)).toMatchObject({ service: 'Upscale.prod.restora.sst' })
+    expect(JSON.parse(env.SST_RESOURCE_Storage!)).toMatchObject({ bucket: env.STORAGE_BUCKET })
+    expect(JSON.parse(env.SST_RESOURCE_Jobs!)).toMatchObject({ url: env.JOBS_QUEUE_URL })
+    expect(JSON.parse(env.SST_RESOURCE_Auth!)).toMatchObject({ userPoolId: env.COGNITO_USER_POOL_ID, clientId: env.COGNITO_CLIENT_ID, issuer: env.COGNITO_ISSUER })
+    expect(JSON.parse(env.SST_RESOURCE_Upscale!)).toMatchObject({ service: 'Upscale.prod.restora.sst' })
     // Job records still live on the task's disk: exactly one task until they move to S3/SQS.
     expect(one(prod, 'aws:appautoscaling/target:Target', 'WebAutoScalingTarget').inputs).toMatchObject({ minCapacity: 1, maxCapacity: 1 })
   })
@@ -159,22 +166,22 @@ describe('sst.config.ts under Pulumi mocks', () => {
   })
 
   it('public entry: CloudFront over HTTPS -> VPC origin -> internal ALB reachable only from CloudFront; WAF rate limits attached', () => {
-    const lb = all(prod, 'aws:lb/loadBalancer:LoadBalancer')[0].inputs
+    const lb = only(prod, 'aws:lb/loadBalancer:LoadBalancer').inputs
     expect(lb.internal).toBe(true)
     expect(lb.dropInvalidHeaderFields).toBe(true)
     const lbSg = one(prod, 'aws:ec2/securityGroup:SecurityGroup', 'WebLoadBalancerSecurityGroup').inputs
     expect(lbSg.ingress).toEqual([{ protocol: 'tcp', fromPort: 80, toPort: 80, prefixListIds: ['pl-3b927c52'] }])
     expect(prod.calls).toContain('aws:ec2/getManagedPrefixList:getManagedPrefixList')
-    const target = all(prod, 'aws:lb/targetGroup:TargetGroup')[0].inputs
+    const target = only(prod, 'aws:lb/targetGroup:TargetGroup').inputs
     expect(target).toMatchObject({ port: 3000, protocol: 'HTTP', targetType: 'ip', healthCheck: expect.objectContaining({ path: '/' }) })
 
-    const cdn = all(prod, 'aws:cloudfront/distribution:Distribution')[0].inputs
+    const cdn = only(prod, 'aws:cloudfront/distribution:Distribution').inputs
     expect(cdn.origins[0].vpcOriginConfig.vpcOriginId).toBe('WebVpcOrigin-id')
     expect(cdn.defaultCacheBehavior.viewerProtocolPolicy).toBe('redirect-to-https')
     expect(cdn.orderedCacheBehaviors).toContainEqual(expect.objectContaining({ pathPattern: '/_nuxt/*', viewerProtocolPolicy: 'redirect-to-https' }))
     expect(cdn.webAclId).toMatch(/WebAcl\/Firewall$/)
 
-    const acl = all(prod, 'aws:wafv2/webAcl:WebAcl')[0].inputs
+    const acl = only(prod, 'aws:wafv2/webAcl:WebAcl').inputs
     expect(acl.scope).toBe('CLOUDFRONT')
     const rateRules = acl.rules.filter((r: any) => r.statement.rateBasedStatement)
     expect(rateRules.map((r: any) => [r.name, r.action, r.statement.rateBasedStatement.aggregateKeyType])).toEqual([

@@ -4,12 +4,7 @@
 import * as pulumi from '@pulumi/pulumi'
 import { writeFileSync } from 'node:fs'
 
-export interface RecordedResource {
-  type: string
-  name: string
-  custom: boolean
-  inputs: Record<string, any>
-}
+import type { RecordedResource } from './evaluate-sst-config'
 
 const ACCOUNT = '123456789012'
 const REGION = process.env.MOCK_AWS_REGION ?? 'us-east-1'
