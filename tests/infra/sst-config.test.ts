@@ -108,6 +108,9 @@ describe('sst.config.ts under Pulumi mocks', () => {
     // The VPC's security group only lets traffic in from inside the VPC.
     const sg = only(prod, 'aws:ec2/defaultSecurityGroup:DefaultSecurityGroup').inputs
     expect(sg.ingress.map((r: { cidrBlocks: string[] }) => r.cidrBlocks)).toEqual([['10.0.0.0/16']])
+    const s3 = only(prod, 'aws:ec2/vpcEndpoint:VpcEndpoint').inputs
+    expect(s3).toMatchObject({ serviceName: 'com.amazonaws.us-east-1.s3', vpcEndpointType: 'Gateway' })
+    expect(s3.routeTableIds).toHaveLength(2)
   })
 
   it('inference services: one Fargate service per entry, built from the shared Dockerfile, healthy only when /readyz is, found via Cloud Map', () => {
@@ -127,6 +130,8 @@ describe('sst.config.ts under Pulumi mocks', () => {
       const scaling = one(prod, 'aws:appautoscaling/target:Target', `${spec.resource}AutoScalingTarget`).inputs
       expect(scaling).toMatchObject({ minCapacity: 1, maxCapacity: 4 })
       expect(one(dev, 'aws:appautoscaling/target:Target', `${spec.resource}AutoScalingTarget`).inputs.maxCapacity).toBe(1)
+      expect(one(dev, 'aws:ecs/service:Service', `${spec.resource}Service`).inputs.capacityProviderStrategies).toContainEqual(expect.objectContaining({ capacityProvider: 'FARGATE_SPOT', weight: 1 }))
+      expect(one(prod, 'aws:ecs/service:Service', `${spec.resource}Service`).inputs.launchType).toBe('FARGATE')
       expect(one(prod, 'aws:appautoscaling/policy:Policy', `${spec.resource}AutoScalingCpuPolicy`).inputs.targetTrackingScalingPolicyConfiguration.targetValue).toBe(60)
     }
   })
