@@ -31,7 +31,10 @@ const run = (name: string, [command, args]: readonly [string, readonly string[]]
   results.push({ name, ok: step(name, command, [...args, ...extra], env) })
 
 ensureChromium()
+// SST's platform (.sst/platform) must exist before sst.config.ts can be type-checked or evaluated.
+run('sst install', [node, ['--import', 'tsx', 'scripts/sst-install.ts']])
 run('typecheck', bin('nuxt', 'bin/nuxt.mjs'), ['typecheck'])
+run('typecheck sst.config.ts', [node, ['.sst/platform/node_modules/typescript/bin/tsc', '-p', 'tsconfig.sst.json']])
 run('unit + integration (with coverage)', bin('vitest', 'vitest.mjs'), ['run', '--coverage', '--reporter=default', '--reporter=json', `--outputFile=${REPORTS}/vitest.json`])
 run('build', bin('nuxt', 'bin/nuxt.mjs'), ['build'])
 rmSync('.data-e2e', { recursive: true, force: true })

@@ -43,9 +43,11 @@ async function sourceHash(modelJsonPath: string): Promise<string> {
  * a crash mid-conversion never leaves a half-written model for the next start to load.
  */
 export async function ensureConverted(model: ConvertibleModel, dir = modelsDir()): Promise<{ path: string; converted: boolean }> {
+  const target = join(dir, model.onnxFile)
+  // Container images bake the converted model in and leave the weights package out: use it as built.
+  if (process.env.MODELS_BAKED === '1' && existsSync(target) && existsSync(`${target}.source.json`)) return { path: target, converted: false }
   const source = join(packageDir(model.npmPackage), model.modelJson)
   if (!existsSync(source)) throw new Error(`Weights missing: ${model.npmPackage} has no ${model.modelJson}; reinstall it with \`npm ci\`.`)
-  const target = join(dir, model.onnxFile)
   const stamp = `${target}.source.json`
   const hash = await sourceHash(source)
   if (existsSync(target) && existsSync(stamp)) {
