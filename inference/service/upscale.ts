@@ -1,4 +1,4 @@
-import { esrganAdapters } from '../models/esrgan'
+import { SERVICE_ADAPTERS } from '../models/registry'
 import { startService } from './start'
 
-await startService('upscale', esrganAdapters, 8101)
+await startService('upscale', SERVICE_ADAPTERS.upscale, 8101)

@@ -2,16 +2,18 @@
 // runs this in its build stage; tests/infra/docker.test.ts runs it here and starts the result):
 //
 //   <out>/service.mjs    the entry bundled with esbuild (one file, no dev dependencies)
-//   <out>/models/        every model converted to ONNX at build time (MODELS_BAKED=1 at run time)
+//   <out>/models/        this service's models: converted to ONNX at build time, or copied as shipped
+//                        (MODELS_BAKED=1 at run time)
 //   <out>/node_modules/  only the native packages left external (onnxruntime-node, sharp), with
 //                        their dependencies and only this platform's binaries
 //
 // Usage: node --import tsx infra/docker/build-service.ts <entry.ts> <out-dir>
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { build } from 'esbuild'
 import { ensureConverted } from '../../inference/convert/catalogue'
-import { allAdapters } from '../../inference/models/registry'
+import { packageDir } from '../../inference/convert/catalogue'
+import { SERVICE_ADAPTERS } from '../../inference/models/registry'
 
 /** Packages with native binaries: esbuild cannot bundle them, so they ship as installed. */
 const NATIVE = ['onnxruntime-node', 'sharp']
@@ -54,7 +56,14 @@ export async function buildService(entry: string, outDir: string) {
   rmSync(out, { recursive: true, force: true })
   mkdirSync(out, { recursive: true })
 
-  for (const adapter of allAdapters) for (const weights of adapter.weights) await ensureConverted(weights, join(out, 'models'))
+  // The entry's file name is the service's name (inference/service/<name>.ts).
+  const service = basename(entry, '.ts') as keyof typeof SERVICE_ADAPTERS
+  const adapters = SERVICE_ADAPTERS[service]
+  if (!adapters) throw new Error(`${entry} is not one of the services: ${Object.keys(SERVICE_ADAPTERS).join(', ')}`)
+  for (const adapter of adapters) {
+    for (const weights of adapter.weights) await ensureConverted(weights, join(out, 'models'))
+    for (const asset of adapter.assets ?? []) for (const file of asset.files) cpSync(join(packageDir(asset.npmPackage), file), join(out, 'models', basename(file)))
+  }
 
   await build({
     entryPoints: [join(root, entry)],
