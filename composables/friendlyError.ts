@@ -50,8 +50,11 @@ export function friendlyJobError(job: JobView): FriendlyError {
   return byCode(job.error?.code, job.error?.message ?? 'The job failed.')
 }
 
-/** Sends the person to sign in again, then back to where they were. */
-export function signInAgain() {
+/**
+ * Sends the person to sign in, then back to where they were. `expired`: they were signed in on
+ * this page a moment ago (say so), rather than arriving without a session.
+ */
+export function signInAgain(expired = true) {
   const here = window.location.pathname + window.location.search
-  return navigateTo({ path: '/login', query: { expired: '1', next: here === '/' ? undefined : here } })
+  return navigateTo({ path: '/login', query: { expired: expired ? '1' : undefined, next: here === '/' ? undefined : here } })
 }
