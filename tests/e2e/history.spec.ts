@@ -10,7 +10,7 @@ test('history: thumbnails, status, batches grouped, open, re-download, delete, l
   await expect(page.getByText('No photos yet.')).toBeVisible()
 
   // A batch of three photos from the studio (several files chosen at once)...
-  await page.getByRole('link', { name: 'Studio' }).click()
+  await page.getByRole('link', { name: 'Studio', exact: true }).click()
   await chooseUpscale(page, 2)
   const photos = await Promise.all([smallPhoto(40, 30, 'one.png'), smallPhoto(44, 30, 'two.png'), smallPhoto(48, 30, 'three.png')])
   await page.getByLabel('Choose a photo').setInputFiles(photos)
@@ -21,7 +21,7 @@ test('history: thumbnails, status, batches grouped, open, re-download, delete, l
   for (let i = 0; i < 10; i++) {
     await page.getByLabel('Choose a photo').setInputFiles(await smallPhoto(32 + i, 24, `single-${i}.png`))
     await page.getByRole('button', { name: 'Upscale ×2', exact: true }).click()
-    await expect(page.getByRole('heading', { name: 'Result' })).toBeVisible({ timeout: 60_000 })
+    await expect(page.getByRole('link', { name: 'Download PNG' })).toBeVisible({ timeout: 60_000 })
   }
 
   await page.getByRole('link', { name: 'History' }).click()
@@ -35,9 +35,11 @@ test('history: thumbnails, status, batches grouped, open, re-download, delete, l
   await expect(batch.getByText('Done')).toHaveCount(3, { timeout: 60_000 })
   await expect(page.getByRole('button', { name: 'Load more' })).toHaveCount(0)
 
-  // Thumbnails are small WebP images of the result.
+  // Thumbnails are WebP images of the result (82x48, below the 320 px thumbnail size).
   const thumb = page.getByAltText('Thumbnail of single-9.png')
-  await expect.poll(() => thumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(70)
+  await expect.poll(() => thumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(82)
+  const thumbResponse = await page.request.get((await thumb.getAttribute('src'))!)
+  expect(thumbResponse.headers()['content-type']).toBe('image/webp')
   await screenshot(page, 'history')
 
   const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download single-9.png' }).click()])
@@ -47,10 +49,10 @@ test('history: thumbnails, status, batches grouped, open, re-download, delete, l
   page.once('dialog', (dialog) => void dialog.accept())
   await page.getByRole('button', { name: 'Delete single-9.png' }).click()
   await expect(page.getByRole('status')).toHaveText('Deleted single-9.png.')
-  await expect(page.getByText('single-9.png')).toHaveCount(0)
+  await expect(page.getByRole('heading', { name: 'single-9.png' })).toHaveCount(0)
   await page.reload()
-  await expect(page.getByText('single-8.png')).toBeVisible()
-  await expect(page.getByText('single-9.png')).toHaveCount(0)
+  await expect(page.getByRole('heading', { name: 'single-8.png' })).toBeVisible()
+  await expect(page.getByRole('heading', { name: 'single-9.png' })).toHaveCount(0)
 
   await page.getByRole('link', { name: 'Open single-8.png' }).click()
   await expect(page.getByText('40×24 → 80×48')).toBeVisible()
