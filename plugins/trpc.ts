@@ -10,8 +10,13 @@ export default defineNuxtPlugin(() => {
         // Progress streams as server-sent events.
         condition: (op) => op.type === 'subscription',
         true: httpSubscriptionLink({ url }),
-        // Uploads (FormData) go unbatched as multipart; everything else is batched JSON.
-        false: splitLink({ condition: (op) => isNonJsonSerializable(op.input), true: fetchHttpLink({ url }), false: httpBatchLink({ url }) }),
+        // Uploads (FormData) go unbatched as multipart, through XHR so the page can show bytes sent;
+        // everything else is batched JSON.
+        false: splitLink({
+          condition: (op) => isNonJsonSerializable(op.input),
+          true: fetchHttpLink({ url, fetch: fetchWithUploadProgress }),
+          false: httpBatchLink({ url }),
+        }),
       }),
     ],
   })

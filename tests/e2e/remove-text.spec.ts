@@ -4,6 +4,7 @@ import sharp from 'sharp'
 import { findText, loadOcr } from '../../inference/models/text-removal'
 import { DEMO_USER } from '../../scripts/lib/local-stack'
 import { buildOverlaySet } from '../helpers/text-overlays'
+import { screenshot } from './helpers'
 
 test('remove text: the detected mask is shown, edited with the brush and undo, then the text is gone', async ({ page }, testInfo) => {
   const sample = (await buildOverlaySet(['coffee.png']))[1]! // "SAMPLE" watermark and "© photo studio"
@@ -14,7 +15,7 @@ test('remove text: the detected mask is shown, edited with the brush and undo, t
   await page.getByLabel('Password').fill(DEMO_USER.password)
   await page.getByRole('button', { name: 'Sign in', exact: true }).click()
   await page.getByLabel('Remove text').check()
-  await page.getByLabel('Upscale').uncheck()
+  await page.getByLabel('Upscale', { exact: true }).uncheck()
   await page.getByLabel('Choose a photo').setInputFiles({ name: 'watermarked.png', mimeType: 'image/png', buffer: png })
 
   await expect(page.getByText(/Found: .*SAMPLE/)).toBeVisible({ timeout: 30_000 })
@@ -30,6 +31,7 @@ test('remove text: the detected mask is shown, edited with the brush and undo, t
   await expect(page.getByRole('button', { name: 'Undo' })).toBeEnabled()
   await page.getByRole('button', { name: 'Undo' }).click()
   await page.screenshot({ path: testInfo.outputPath('mask-editor.png'), fullPage: true })
+  await screenshot(page, 'mask-editor')
 
   await page.getByRole('button', { name: 'Remove text', exact: true }).click()
   const download = page.getByRole('link', { name: 'Download PNG' })

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createApp as createH3App, createRouter, toNodeListener } from 'h3'
+import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createJobFormData } from '../../contracts/api'
 import { DEMO_USER } from '../../scripts/lib/local-stack'
@@ -83,6 +84,21 @@ describe('orchestrator over HTTP', () => {
     expect(result.headers.get('x-content-type-options')).toBe('nosniff')
     expect(await pngSize(new Uint8Array(await result.arrayBuffer()))).toMatchObject({ width: 902, height: 600 })
     expect((await fetch(`${base}/api/jobs/${id}/input`, { headers: { cookie: owner.header } })).status).toBe(200)
+
+    // Converted downloads: JPEG and WebP at the quality asked for, a small WebP thumbnail, bad options refused.
+    const jpeg = await fetch(`${base}/api/jobs/${id}/result?download&format=jpeg&quality=60`, { headers: { cookie: owner.header } })
+    expect(jpeg.headers.get('content-type')).toBe('image/jpeg')
+    expect(jpeg.headers.get('content-disposition')).toBe('attachment; filename="chelsea-esrgan-medium-x2.jpg"')
+    const jpegMeta = await sharp(Buffer.from(await jpeg.arrayBuffer())).metadata()
+    expect([jpegMeta.format, jpegMeta.width, jpegMeta.height]).toEqual(['jpeg', 902, 600])
+    const bestJpeg = await fetch(`${base}/api/jobs/${id}/result?format=jpeg&quality=95`, { headers: { cookie: owner.header } })
+    expect((await bestJpeg.arrayBuffer()).byteLength).toBeGreaterThan(Number(jpeg.headers.get('content-length')))
+    const webp = await fetch(`${base}/api/jobs/${id}/result?format=webp&quality=80`, { headers: { cookie: owner.header } })
+    expect((await sharp(Buffer.from(await webp.arrayBuffer())).metadata()).format).toBe('webp')
+    const thumb = await sharp(Buffer.from(await (await fetch(`${base}/api/jobs/${id}/result?thumb`, { headers: { cookie: owner.header } })).arrayBuffer())).metadata()
+    expect([thumb.format, thumb.width, thumb.height]).toEqual(['webp', 320, 213])
+    expect((await fetch(`${base}/api/jobs/${id}/result?format=gif`, { headers: { cookie: owner.header } })).status).toBe(400)
+    expect((await fetch(`${base}/api/jobs/${id}/result?format=jpeg&quality=0`, { headers: { cookie: owner.header } })).status).toBe(400)
 
     // Another user, a guessed id, no session: nothing leaks.
     const signUp = await fetch(`${base}/api/trpc/auth.signUp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: `other-${Date.now()}@example.com`, password: 'a-long-password' }) })

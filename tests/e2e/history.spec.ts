@@ -1,0 +1,60 @@
+import { readFile } from 'node:fs/promises'
+import { expect, test } from '@playwright/test'
+import sharp from 'sharp'
+import { chooseUpscale, screenshot, signUpFresh, smallPhoto } from './helpers'
+
+test('history: thumbnails, status, batches grouped, open, re-download, delete, load more', async ({ page }) => {
+  test.setTimeout(240_000)
+  await signUpFresh(page)
+  await page.getByRole('link', { name: 'History' }).click()
+  await expect(page.getByText('No photos yet.')).toBeVisible()
+
+  // A batch of three photos from the studio (several files chosen at once)...
+  await page.getByRole('link', { name: 'Studio', exact: true }).click()
+  await chooseUpscale(page, 2)
+  const photos = await Promise.all([smallPhoto(40, 30, 'one.png'), smallPhoto(44, 30, 'two.png'), smallPhoto(48, 30, 'three.png')])
+  await page.getByLabel('Choose a photo').setInputFiles(photos)
+  await expect(page.getByText('3 photos will run as one batch:')).toBeVisible()
+  await page.getByRole('button', { name: 'Upscale ×2: 3 photos' }).click()
+  await expect(page.getByRole('heading', { name: 'Batch started' })).toBeVisible()
+  // ...and single jobs, enough to need a second page (12 per page).
+  for (let i = 0; i < 10; i++) {
+    await page.getByLabel('Choose a photo').setInputFiles(await smallPhoto(32 + i, 24, `single-${i}.png`))
+    await page.getByRole('button', { name: 'Upscale ×2', exact: true }).click()
+    await expect(page.getByRole('link', { name: 'Download PNG' })).toBeVisible({ timeout: 60_000 })
+  }
+
+  await page.getByRole('link', { name: 'History' }).click()
+  const batch = page.getByRole('region', { name: 'Batch of 3 photos' })
+  await expect(page.getByRole('listitem').filter({ hasText: 'single-9.png' })).toContainText('Done')
+  await expect(page.getByRole('button', { name: 'Load more' })).toBeVisible()
+  await expect(batch).toHaveCount(0) // the batch is older than the first page
+  await page.getByRole('button', { name: 'Load more' }).click()
+  await expect(batch).toBeVisible()
+  await expect(batch.getByRole('listitem')).toHaveCount(3)
+  await expect(batch.getByText('Done')).toHaveCount(3, { timeout: 60_000 })
+  await expect(page.getByRole('button', { name: 'Load more' })).toHaveCount(0)
+
+  // Thumbnails are WebP images of the result (82x48, below the 320 px thumbnail size).
+  const thumb = page.getByAltText('Thumbnail of single-9.png')
+  await expect.poll(() => thumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(82)
+  const thumbResponse = await page.request.get((await thumb.getAttribute('src'))!)
+  expect(thumbResponse.headers()['content-type']).toBe('image/webp')
+  await screenshot(page, 'history')
+
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download single-9.png' }).click()])
+  const meta = await sharp(await readFile((await file.path())!)).metadata()
+  expect([meta.format, meta.width, meta.height]).toEqual(['png', 82, 48])
+
+  page.once('dialog', (dialog) => void dialog.accept())
+  await page.getByRole('button', { name: 'Delete single-9.png' }).click()
+  await expect(page.getByRole('status')).toHaveText('Deleted single-9.png.')
+  await expect(page.getByRole('heading', { name: 'single-9.png' })).toHaveCount(0)
+  await page.reload()
+  await expect(page.getByRole('heading', { name: 'single-8.png' })).toBeVisible()
+  await expect(page.getByRole('heading', { name: 'single-9.png' })).toHaveCount(0)
+
+  await page.getByRole('link', { name: 'Open single-8.png' }).click()
+  await expect(page.getByText('40×24 → 80×48')).toBeVisible()
+  await expect(page.getByRole('link', { name: 'Download PNG' })).toBeVisible()
+})

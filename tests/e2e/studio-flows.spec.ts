@@ -1,0 +1,154 @@
+import { readFile } from 'node:fs/promises'
+import { expect, test } from '@playwright/test'
+import sharp from 'sharp'
+import { fixture } from '../helpers/images'
+import { chooseUpscale, screenshot, signIn, smallPhoto } from './helpers'
+
+test('a pipeline of two upscales runs step by step and gives x4 in two passes', async ({ page }) => {
+  await signIn(page)
+  await screenshot(page, 'studio-empty')
+  await chooseUpscale(page, 2)
+  await page.getByLabel(/Upscale twice/).check()
+  await expect(page.getByRole('list', { name: 'Pipeline' })).toHaveText(/Upscale ×2.*Upscale ×2/)
+  await page.getByLabel('Choose a photo').setInputFiles(await smallPhoto(120, 80))
+  await expect(page.getByText('120×80 px, result 480×320')).toBeVisible()
+  await page.getByRole('button', { name: 'Upscale ×2 + Upscale ×2' }).click()
+  await expect(page.getByText(/Step [12] of 2, upscale ×2/)).toBeVisible({ timeout: 60_000 })
+  await expect(page.getByText('120×80 → 480×320')).toBeVisible({ timeout: 90_000 })
+  await expect(page.getByRole('heading', { name: /Result/ })).toBeVisible()
+})
+
+test('download as JPEG and WebP with a quality setting, and zoom the comparison to actual pixels', async ({ page }) => {
+  await signIn(page)
+  await chooseUpscale(page, 2)
+  await page.getByLabel('Choose a photo').setInputFiles(await smallPhoto(150, 100, 'cat.png'))
+  await page.getByRole('button', { name: 'Upscale ×2' }).click()
+  await expect(page.getByRole('link', { name: 'Download PNG' })).toBeVisible({ timeout: 90_000 })
+
+  // 1:1: the result is drawn one image pixel per screen pixel; Fit brings it back.
+  await page.getByRole('button', { name: '1:1' }).click()
+  const result = page.getByAltText('Result')
+  await expect.poll(async () => (await result.boundingBox())?.width).toBe(300)
+  await page.getByRole('button', { name: 'Zoom in' }).click()
+  await expect.poll(async () => (await result.boundingBox())?.width).toBe(450)
+  await page.getByRole('button', { name: 'Fit' }).click()
+
+  await page.getByRole('radio', { name: 'JPEG' }).check()
+  await page.getByLabel('Download quality').fill('60')
+  const [jpeg] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download JPEG' }).click()])
+  expect(jpeg.suggestedFilename()).toMatch(/^cat-esrgan-medium-x2\.jpg$/)
+  const jpegBytes = await readFile((await jpeg.path())!)
+  const jpegMeta = await sharp(jpegBytes).metadata()
+  expect([jpegMeta.format, jpegMeta.width, jpegMeta.height]).toEqual(['jpeg', 300, 200])
+
+  await page.getByLabel('Download quality').fill('100')
+  const [best] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download JPEG' }).click()])
+  expect((await readFile((await best.path())!)).length).toBeGreaterThan(jpegBytes.length)
+
+  await page.getByRole('radio', { name: 'WebP' }).check()
+  const [webp] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download WebP' }).click()])
+  expect(webp.suggestedFilename()).toBe('cat-esrgan-medium-x2.webp')
+  expect((await sharp(await readFile((await webp.path())!)).metadata()).format).toBe('webp')
+})
+
+test('use the result as new input: a second run starts from the first one\'s output', async ({ page }) => {
+  await signIn(page)
+  await chooseUpscale(page, 2)
+  await page.getByLabel('Choose a photo').setInputFiles(await smallPhoto(60, 40, 'tiny.png'))
+  await page.getByRole('button', { name: 'Upscale ×2' }).click()
+  await expect(page.getByText('60×40 → 120×80')).toBeVisible({ timeout: 90_000 })
+  await page.getByRole('button', { name: 'Use result as new input' }).click()
+  await expect(page.getByText(/tiny-x2\.png · .* · 120×80 px, result 240×160/)).toBeVisible()
+  await page.getByRole('button', { name: 'Upscale ×2' }).click()
+  await expect(page.getByText('120×80 → 240×160')).toBeVisible({ timeout: 90_000 })
+})
+
+test('a file over the size limit is refused before upload, with the limit and a way forward', async ({ page }) => {
+  await signIn(page)
+  await expect(page.getByText(/Up to 25 MB and 16 MP per photo/)).toBeVisible()
+  // A real PNG header followed by 26 MB: the page must refuse it by size alone, without uploading.
+  const header = await sharp(fixture('chelsea.png')).png().toBuffer()
+  const big = Buffer.concat([header, Buffer.alloc(26 * 1048576)])
+  let uploads = 0
+  page.on('request', (r) => void (r.url().includes('jobs.create') && uploads++))
+  await page.getByLabel('Choose a photo').setInputFiles({ name: 'huge.png', mimeType: 'image/png', buffer: big })
+  await expect(page.getByRole('alert')).toContainText('huge.png is 26 MB; the limit is 25 MB.')
+  await expect(page.getByRole('alert')).toContainText('Save it smaller')
+  await screenshot(page, 'error-too-large')
+  expect(uploads).toBe(0)
+})
+
+test('a photo whose result would exceed the output limit is flagged before upload', async ({ page }) => {
+  await signIn(page)
+  await chooseUpscale(page, 4)
+  // 2400x1800 = 4.3 MP in, x4 = 69 MP out: over the 64 MP output limit.
+  const large = await sharp({ create: { width: 2400, height: 1800, channels: 3, background: '#7a8' } }).jpeg().toBuffer()
+  await page.getByLabel('Choose a photo').setInputFiles({ name: 'large.jpg', mimeType: 'image/jpeg', buffer: large })
+  await expect(page.getByRole('alert')).toContainText('×4 would make 9600×7200 (69 MP), over the 64 MP limit')
+  await expect(page.getByRole('button', { name: 'Upscale ×4' })).toBeDisabled()
+  await chooseUpscale(page, 2)
+  await expect(page.getByRole('alert')).toHaveCount(0)
+  await expect(page.getByRole('button', { name: 'Upscale ×2' })).toBeEnabled()
+})
+
+test('a photo can be pasted from the clipboard or dropped on the page, with upload progress shown', async ({ page }) => {
+  await signIn(page)
+  const photo = await smallPhoto(90, 60)
+  const base64 = photo.buffer.toString('base64')
+  await page.evaluate((data) => {
+    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0))
+    const transfer = new DataTransfer()
+    transfer.items.add(new File([bytes], 'image.png', { type: 'image/png' }))
+    document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true }))
+  }, base64)
+  await expect(page.getByText(/pasted-.*\.png · .* · 90×60 px/)).toBeVisible()
+
+  const drop = await page.evaluateHandle((data) => {
+    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0))
+    const transfer = new DataTransfer()
+    transfer.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }))
+    return transfer
+  }, base64)
+  await page.locator('.drop').dispatchEvent('drop', { dataTransfer: drop })
+  await expect(page.getByText(/dropped\.png · .* · 90×60 px/)).toBeVisible()
+
+  // Upload progress comes from XMLHttpRequest's upload events: slow the upload down to see it.
+  const cdp = await page.context().newCDPSession(page)
+  await cdp.send('Network.enable')
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 50, downloadThroughput: -1, uploadThroughput: 20 * 1024 })
+  await page.getByLabel('Choose a photo').setInputFiles(fixture('chelsea.png'))
+  await chooseUpscale(page, 2)
+  await page.getByRole('button', { name: 'Upscale ×2' }).click()
+  await expect(page.getByRole('progressbar', { name: 'Upload progress' })).toBeVisible()
+  await expect(page.getByText(/Uploading \d+%/)).toBeVisible()
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 })
+  await expect(page.getByText('451×300 → 902×600')).toBeVisible({ timeout: 90_000 })
+})
+
+test('phone width: the studio and its result fit the screen without sideways scrolling', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 })
+  await signIn(page)
+  await screenshot(page, 'phone-studio')
+  await chooseUpscale(page, 2)
+  await page.getByLabel('Choose a photo').setInputFiles(await smallPhoto(120, 80))
+  await page.getByRole('button', { name: 'Upscale ×2' }).click()
+  await expect(page.getByRole('link', { name: 'Download PNG' })).toBeVisible({ timeout: 90_000 })
+  await screenshot(page, 'phone-result')
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+  await page.goto('/history')
+  await expect(page.getByRole('heading', { name: 'History' })).toBeVisible()
+  await screenshot(page, 'phone-history')
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+})
+
+test('cancel a running job', async ({ page }) => {
+  await signIn(page)
+  await chooseUpscale(page, 4)
+  await page.getByLabel('Choose a photo').setInputFiles(fixture('astronaut.png'))
+  await page.getByRole('button', { name: 'Upscale ×4' }).click()
+  await expect(page.getByRole('heading', { name: 'Processing…' })).toBeVisible()
+  await screenshot(page, 'studio-processing')
+  await page.getByRole('button', { name: 'Cancel' }).click()
+  await expect(page.getByRole('heading', { name: 'Cancelled' })).toBeVisible({ timeout: 30_000 })
+  await expect(page.getByRole('button', { name: 'Upscale ×4' })).toBeEnabled()
+})
