@@ -158,12 +158,13 @@ describe('jobs: upload -> upscale service -> stored result', () => {
     expect(job).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'service_unavailable' } })
   })
 
-  it('keeps users apart: B cannot see or cancel A’s job', async () => {
+  it('keeps users apart: B cannot see, cancel or delete A’s job', async () => {
     const a = await newUser()
     const b = await newUser()
     const job = await a.caller.jobs.create(createJobFormData({ image: await imageFile('chelsea.png'), steps: [{ ...upscaleX4, scale: 2 }] }))
     expect((await rejection(b.caller.jobs.get({ id: job.id }))).code).toBe('NOT_FOUND')
     expect((await rejection(b.caller.jobs.cancel({ id: job.id }))).code).toBe('NOT_FOUND')
+    expect((await rejection(b.caller.jobs.delete({ id: job.id }))).code).toBe('NOT_FOUND')
     expect((await b.caller.jobs.list({})).items).toEqual([])
     await idle(app)
     expect((await a.caller.jobs.get({ id: job.id })).status).toBe('succeeded')
