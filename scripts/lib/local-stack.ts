@@ -146,6 +146,7 @@ export function cognitoEnv(cognito: Cognito): NodeJS.ProcessEnv {
  */
 export const SERVICES = {
   upscale: { entry: 'inference/service/upscale.ts', defaultPort: 8101, urlsEnv: 'UPSCALE_SERVICE_URLS' },
+  denoise: { entry: 'inference/service/denoise.ts', defaultPort: 8102, urlsEnv: 'DENOISE_SERVICE_URLS' },
 } as const satisfies Record<string, { entry: string; defaultPort: number; urlsEnv: string }>
 export type ServiceName = keyof typeof SERVICES
 
