@@ -37,10 +37,12 @@ export function maximAdapter(variant: MaximVariant, tile = MAXIM_TILE): ModelAda
       const loaded = session!
       // The converted graph takes exactly tile x tile: smaller images are mirrored out to it, and the padding is cut off again.
       const padded = await padTo(image, Math.max(image.width, tile), Math.max(image.height, tile))
+      // An image of exactly one tile is one run; larger ones are cut into cores with context around them.
+      const single = padded.width === tile && padded.height === tile
       const result = await runTiled(
         padded,
         { scale: 1, valueRange: 1, run: (input, h, w) => runImageSession(loaded, input, h, w) },
-        { tileSize: tile - 2 * MAXIM_MARGIN, margin: MAXIM_MARGIN, signal: context.signal, onProgress: context.onProgress },
+        { tileSize: single ? tile : tile - 2 * MAXIM_MARGIN, margin: single ? 0 : MAXIM_MARGIN, signal: context.signal, onProgress: context.onProgress },
       )
       return padded === image ? result : crop(result, image.width, image.height)
     },
