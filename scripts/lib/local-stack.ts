@@ -154,7 +154,7 @@ export type ServiceName = keyof typeof SERVICES
 export async function startInferenceService(name: ServiceName, port: number, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   const [node, args] = tsx(SERVICES[name].entry)
   const child = startProcess(name, node, [...args], { ...env, PORT: String(port), HOST: '127.0.0.1' })
-  const service: { readyTimeoutMs?: number } = SERVICES[name]
-  await waitFor(`http://127.0.0.1:${port}/readyz`, child, service.readyTimeoutMs)
+  const service = SERVICES[name]
+  await waitFor(`http://127.0.0.1:${port}/readyz`, child, 'readyTimeoutMs' in service ? service.readyTimeoutMs : undefined)
   return child
 }
