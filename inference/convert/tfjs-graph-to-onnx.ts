@@ -363,6 +363,7 @@ export function convertGraphModel(model: LoadedGraphModel, options: GraphConvert
       if (forwardOut !== inSize) throw new Error(`${name}: output size ${outSize} does not match input ${inSize} at stride ${s}`)
       // ConvTranspose produces s*(in-1) + k_eff - pads; anything TF wants beyond that is output_padding.
       const produced = s * (inSize - 1) + (k - 1) * d + 1 - before - after
+      if (outSize < produced) throw new Error(`${name}: output size ${outSize} is smaller than ConvTranspose produces (${produced})`)
       return { before, after, extra: outSize - produced }
     }
     const y = axis(outputShape[1], inH, kh, sh, dh)
