@@ -63,7 +63,7 @@ describe('pipelines, batches, history', () => {
   })
 
   it('refuses a step whose service is not running', async () => {
-    const { caller } = await signedIn(app)
+    const { caller } = await signedIn(createTestApp({ DENOISE_SERVICE_URLS: '' }))
     const error = await rejection(caller.jobs.create(createJobFormData({ image: await image('chelsea.png'), steps: [{ task: 'denoise', model: 'x', scale: 1 }] })))
     expect(error.message).toMatch(/No denoise service/)
   })
