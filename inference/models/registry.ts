@@ -1,6 +1,5 @@
 import type { ModelAdapter } from './adapter'
 import { esrganAdapters } from './esrgan'
-import { maximDenoising } from './maxim'
 import { textRemovalClassic } from './text-removal'
 
 /**
@@ -9,7 +8,6 @@ import { textRemovalClassic } from './text-removal'
  */
 export const SERVICE_ADAPTERS = {
   upscale: esrganAdapters,
-  denoise: [maximDenoising],
   // LaMa joins at start when its weights are in the models folder (inference/service/remove-text.ts).
   'remove-text': [textRemovalClassic],
 } satisfies Record<string, ModelAdapter[]>
