@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { readRunStream, RunStreamError } from '../../contracts/run-stream'
 import { RUN_STREAM_TYPE, ServiceInfo, type RunEvent } from '../../contracts/service'
 import { forgedAccessToken, signInDirect, stackEnv } from '../helpers/auth'
-import { pngHeaderOnly } from '../helpers/bad-inputs'
+import { pngHeaderOnly } from '../helpers/png'
 import { fixture, pngSize } from '../helpers/images'
 
 const SERVICE = stackEnv().UPSCALE_SERVICE_URLS!
