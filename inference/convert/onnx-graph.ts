@@ -34,6 +34,18 @@ export class OnnxGraphBuilder {
     return name
   }
 
+  /** An initializer of any element type; the graph converter needs int64 shapes and indices, bools and int32. */
+  addTypedInitializer(base: string, dims: number[], values: Float32Array | BigInt64Array | Int32Array | Uint8Array): string {
+    const { DataType } = onnx.TensorProto
+    const dataType =
+      values instanceof Float32Array ? DataType.FLOAT : values instanceof BigInt64Array ? DataType.INT64 : values instanceof Int32Array ? DataType.INT32 : DataType.BOOL
+    const expected = dims.reduce((a, b) => a * b, 1)
+    if (values.length !== expected) throw new Error(`initializer ${base}: ${values.length} values for dims [${dims}]`)
+    const name = this.uniqueName(base)
+    this.initializers.push(onnx.TensorProto.create({ name, dims, dataType, rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) }))
+    return name
+  }
+
   addNode(opType: string, inputs: string[], outputBase: string, attributes: Record<string, AttributeValue> = {}): string {
     const output = this.uniqueName(outputBase)
     this.nodes.push(

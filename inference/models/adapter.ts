@@ -22,7 +22,8 @@ export interface ModelAdapter {
   assets?: { npmPackage: string; files: string[] }[]
   /** Loads sessions from the converted files (keyed by onnxFile); called once at start. */
   load(paths: Map<string, string>): Promise<void>
-  process(image: Pixels, options: RunOptions, context: ProcessContext): Promise<Pixels>
+  /** Runs one image; `maskMode` matters only to text removal (default: both masks). */
+  process(image: Pixels, options: Pick<RunOptions, 'model' | 'scale'> & Partial<Pick<RunOptions, 'maskMode'>>, context: ProcessContext): Promise<Pixels>
   /** Models that find regions first (text removal) show them before running. */
   detect?(image: Pixels): Promise<{ boxes: { box: [number, number, number, number]; score: number; text?: string }[]; mask: Pixels }>
 }

@@ -1,5 +1,6 @@
 import type { ModelAdapter } from './adapter'
 import { esrganAdapters } from './esrgan'
+import { maximDenoising } from './maxim'
 import { textRemovalClassic } from './text-removal'
 
 /**
@@ -8,6 +9,7 @@ import { textRemovalClassic } from './text-removal'
  */
 export const SERVICE_ADAPTERS = {
   upscale: esrganAdapters,
+  denoise: [maximDenoising],
   // LaMa joins at start when its weights are in the models folder (inference/service/remove-text.ts).
   'remove-text': [textRemovalClassic],
 } satisfies Record<string, ModelAdapter[]>

@@ -80,11 +80,12 @@ function textRemovalAdapter(id: string, title: string, description: string, inpa
     detect,
     async process(image, options, context) {
       if (options.scale !== 1) throw new InferenceError('bad_request', 'Text removal keeps the image size (scale 1).')
-      const needsDetection = options.maskMode !== 'user' || !context.mask
+      const maskMode = options.maskMode ?? 'both'
+      const needsDetection = maskMode !== 'user' || !context.mask
       context.onProgress(0, 2)
       const detected = needsDetection ? (await detect(image)).mask : { width: image.width, height: image.height, channels: 1, data: new Uint8Array(image.width * image.height) }
       context.onProgress(1, 2)
-      const mask = combineMasks(detected, context.mask, options.maskMode)
+      const mask = combineMasks(detected, context.mask, maskMode)
       const result = await inpainter()(image, mask, context)
       context.onProgress(2, 2)
       return result

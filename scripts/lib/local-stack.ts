@@ -158,13 +158,16 @@ export function cognitoEnv(cognito: Cognito): NodeJS.ProcessEnv {
  */
 export const SERVICES = {
   upscale: { entry: 'inference/service/upscale.ts', defaultPort: 8101, urlsEnv: 'UPSCALE_SERVICE_URLS' },
+  // Loading MAXIM's 43k-node graph into ORT takes ~20-60 s on 2 busy cores.
+  denoise: { entry: 'inference/service/denoise.ts', defaultPort: 8102, urlsEnv: 'DENOISE_SERVICE_URLS', readyTimeoutMs: 300_000 },
   'remove-text': { entry: 'inference/service/remove-text.ts', defaultPort: 8103, urlsEnv: 'REMOVE_TEXT_SERVICE_URLS' },
-} as const satisfies Record<string, { entry: string; defaultPort: number; urlsEnv: string }>
+} as const satisfies Record<string, { entry: string; defaultPort: number; urlsEnv: string; readyTimeoutMs?: number }>
 export type ServiceName = keyof typeof SERVICES
 
 export async function startInferenceService(name: ServiceName, port: number, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   const [node, args] = tsx(SERVICES[name].entry)
   const child = startProcess(name, node, [...args], { ...env, PORT: String(port), HOST: '127.0.0.1' })
-  await waitFor(`http://127.0.0.1:${port}/readyz`, child)
+  const service = SERVICES[name]
+  await waitFor(`http://127.0.0.1:${port}/readyz`, child, 'readyTimeoutMs' in service ? service.readyTimeoutMs : undefined)
   return child
 }

@@ -37,3 +37,25 @@ export async function pngSize(bytes: Uint8Array) {
   const meta = await sharp(bytes).metadata()
   return { format: meta.format, width: meta.width, height: meta.height }
 }
+
+/** Adds Gaussian noise of `sigma` (8-bit units) from a fixed seed, rounded and clamped like a saved photo. */
+export function addGaussianNoise(pixels: Pixels, sigma: number, seed: number): Pixels {
+  // mulberry32: tiny, seedable and good enough for test noise.
+  let state = seed >>> 0
+  const uniform = () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296
+  }
+  const data = new Uint8Array(pixels.data.length)
+  for (let i = 0; i < data.length; i += 2) {
+    // Box-Muller gives two independent normals per pair of uniforms.
+    const r = Math.sqrt(-2 * Math.log(uniform()))
+    const theta = 2 * Math.PI * uniform()
+    data[i] = Math.min(255, Math.max(0, Math.round(pixels.data[i]! + sigma * r * Math.cos(theta))))
+    if (i + 1 < data.length) data[i + 1] = Math.min(255, Math.max(0, Math.round(pixels.data[i + 1]! + sigma * r * Math.sin(theta))))
+  }
+  return { ...pixels, data }
+}
