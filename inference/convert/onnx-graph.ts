@@ -5,9 +5,16 @@ const { onnx } = onnxProto
 /** A small builder over the ONNX protobuf messages, so converters read as a list of ops. */
 export type AttributeValue = number | number[] | string
 
+export type OnnxNode = InstanceType<typeof onnx.NodeProto>
+export type OnnxTensor = InstanceType<typeof onnx.TensorProto>
+
+/** Contrib ops (com.microsoft) that ORT implements on every execution provider we use. */
+export const MS_DOMAIN = 'com.microsoft'
+
 export class OnnxGraphBuilder {
-  private readonly nodes: InstanceType<typeof onnx.NodeProto>[] = []
-  private readonly initializers: InstanceType<typeof onnx.TensorProto>[] = []
+  /** In topological order; rewrite passes (onnx-fusions.ts) edit them in place. */
+  nodes: OnnxNode[] = []
+  private initializers: OnnxTensor[] = []
   private readonly names = new Set<string>()
 
   /** Returns a name not used yet, derived from `base`. */
@@ -23,6 +30,7 @@ export class OnnxGraphBuilder {
     const expected = dims.reduce((a, b) => a * b, 1)
     if (data.length !== expected) throw new Error(`initializer ${base}: ${data.length} values for dims [${dims}]`)
     const name = this.uniqueName(base)
+    this.initializerIndex = undefined
     this.initializers.push(
       onnx.TensorProto.create({
         name,
@@ -42,22 +50,36 @@ export class OnnxGraphBuilder {
     const expected = dims.reduce((a, b) => a * b, 1)
     if (values.length !== expected) throw new Error(`initializer ${base}: ${values.length} values for dims [${dims}]`)
     const name = this.uniqueName(base)
+    this.initializerIndex = undefined
     this.initializers.push(onnx.TensorProto.create({ name, dims, dataType, rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) }))
     return name
   }
 
   addNode(opType: string, inputs: string[], outputBase: string, attributes: Record<string, AttributeValue> = {}): string {
     const output = this.uniqueName(outputBase)
-    this.nodes.push(
-      onnx.NodeProto.create({
-        opType,
-        name: output,
-        input: inputs,
-        output: [output],
-        attribute: Object.entries(attributes).map(([name, value]) => toAttribute(name, value)),
-      }),
-    )
+    this.nodes.push(onnx.NodeProto.create({ opType, name: output, input: inputs, output: [output], attribute: toAttributes(attributes) }))
     return output
+  }
+
+  /** The initializer of that name, if it is one. */
+  initializer(name: string): OnnxTensor | undefined {
+    return (this.initializerIndex ??= new Map(this.initializers.map((t) => [t.name!, t]))).get(name)
+  }
+  private initializerIndex?: Map<string, OnnxTensor>
+
+  /** Drops nodes whose outputs nothing reads, then initializers no node reads (after a rewrite). */
+  removeUnused(graphOutputs: string[]): void {
+    const used = new Set(graphOutputs)
+    const live: OnnxNode[] = []
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const node = this.nodes[i]!
+      if (!node.output.some((o) => used.has(o))) continue
+      live.push(node)
+      for (const input of node.input) used.add(input)
+    }
+    this.nodes = live.reverse()
+    this.initializers = this.initializers.filter((t) => used.has(t.name!))
+    this.initializerIndex = undefined
   }
 
   /** Serialises the graph; `inputs`/`outputs` are float tensors with symbolic or fixed dims. */
@@ -83,7 +105,7 @@ export class OnnxGraphBuilder {
       producerName: 'restora-tfjs-converter',
       producerVersion: '1',
       docString: options.docString ?? '',
-      opsetImport: [{ domain: '', version: options.opset }],
+      opsetImport: [{ domain: '', version: options.opset }, ...(this.nodes.some((n) => n.domain === MS_DOMAIN) ? [{ domain: MS_DOMAIN, version: 1 }] : [])],
       graph: onnx.GraphProto.create({
         name: options.graphName,
         node: this.nodes,
@@ -94,6 +116,10 @@ export class OnnxGraphBuilder {
     })
     return onnx.ModelProto.encode(model).finish()
   }
+}
+
+export function toAttributes(attributes: Record<string, AttributeValue>) {
+  return Object.entries(attributes).map(([name, value]) => toAttribute(name, value))
 }
 
 function toAttribute(name: string, value: AttributeValue) {

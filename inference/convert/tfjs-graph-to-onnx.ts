@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+import { fuseGraph, type FusionCounts } from './onnx-fusions'
 import { OnnxGraphBuilder } from './onnx-graph'
 import { type ConstTensor, type DType, evaluateConst, numel, stridedSliceSpec, broadcastShapes } from './tf-const-eval'
 
@@ -107,12 +108,15 @@ export interface GraphConvertOptions {
   /** The NHWC shape the graph is specialised to, e.g. [1, 256, 256, 3]. */
   inputShape: number[]
   docString?: string
+  /** Fuse LayerNorm, GELU and transposed dense layers (onnx-fusions.ts); off only to measure what fusing gains. */
+  fuse?: boolean
 }
 
 export interface GraphConversionStats {
   tfNodes: number
   folded: number
   onnxNodes: number
+  fused: FusionCounts | null
 }
 
 export function convertGraphModel(model: LoadedGraphModel, options: GraphConvertOptions): { bytes: Uint8Array; stats: GraphConversionStats } {
@@ -120,12 +124,7 @@ export function convertGraphModel(model: LoadedGraphModel, options: GraphConvert
   const byName = new Map(model.nodes.map((n) => [n.name, n]))
   const values = new Map<string, Value>()
   const initializerOf = new Map<ConstTensor, string>()
-  let emitted = 0
-
-  const node = (op: string, inputs: string[], base: string, attrs: Record<string, number | number[] | string> = {}) => {
-    emitted++
-    return g.addNode(op, inputs, base, attrs)
-  }
+  const node = (op: string, inputs: string[], base: string, attrs: Record<string, number | number[] | string> = {}) => g.addNode(op, inputs, base, attrs)
   const int64 = (base: string, values: number[], dims = [values.length]) => g.addTypedInitializer(base, dims, BigInt64Array.from(values.map(BigInt)))
   const constant = (t: ConstTensor, base: string) => {
     let name = initializerOf.get(t)
@@ -136,7 +135,11 @@ export function convertGraphModel(model: LoadedGraphModel, options: GraphConvert
     return name
   }
   const onnxInput = (v: Value, base: string) => (v.kind === 'const' ? constant(v.tensor, `${base}_const`) : v.name)
-  const dynamic = (name: string, shape: number[], dtype: DType): Value => ({ kind: 'dynamic', name, shape, dtype })
+  const shapes = new Map<string, number[]>()
+  const dynamic = (name: string, shape: number[], dtype: DType): Value => {
+    shapes.set(name, shape)
+    return { kind: 'dynamic', name, shape, dtype }
+  }
   const shapeOf = (v: Value) => (v.kind === 'const' ? v.tensor.shape : v.shape)
   const dtypeOf = (v: Value) => (v.kind === 'const' ? v.tensor.dtype : v.dtype)
 
@@ -312,18 +315,33 @@ export function convertGraphModel(model: LoadedGraphModel, options: GraphConvert
     // Weight as [g, f].
     let weight = (inputs[weightSide] as { tensor: ConstTensor }).tensor
     if (weightLetters[0] !== g0) weight = evaluateConst('Transpose', [weight, { dtype: 'int32', shape: [2], data: Int32Array.from([1, 0]) }], {}, name)
-    // Data with the contracted axis last.
-    const rest = [...dataLetters].filter((l) => l !== g0)
-    let dataName = onnxInput(data, `${name}_x`)
-    if (dataLetters[dataLetters.length - 1] !== g0) {
-      const perm = [...rest, g0].map((l) => dataLetters.indexOf(l))
-      dataName = node('Transpose', [dataName], `${name}_x_t`, { perm })
+    const size = (l: string) => (l === f ? weight.shape[1]! : dataShape[dataLetters.indexOf(l)]!)
+    const k = dataLetters.indexOf(g0)
+    let result: string
+    let resultLetters: string[]
+    if (k === dataLetters.length - 1) {
+      // Contracted axis last: data x W, as it is.
+      result = node('MatMul', [onnxInput(data, `${name}_x`), constant(weight, `${name}_w`)], `${name}_matmul`)
+      resultLetters = [...dataLetters.slice(0, -1), f]
+    } else {
+      // Contracted axis inside: W^T x over [before, g, after] needs no Transpose of the data.
+      const before = [...dataLetters.slice(0, k)].reduce((a, l) => a * size(l), 1)
+      const after = [...dataLetters.slice(k + 1)].reduce((a, l) => a * size(l), 1)
+      const data3 = node('Reshape', [onnxInput(data, `${name}_x`), int64(`${name}_x_shape`, [before, size(g0), after])], `${name}_x3`)
+      const transposed = evaluateConst('Transpose', [weight, { dtype: 'int32', shape: [2], data: Int32Array.from([1, 0]) }], {}, name)
+      result = node('MatMul', [constant(transposed, `${name}_wt`), data3], `${name}_matmul`)
+      resultLetters = [...dataLetters].map((l) => (l === g0 ? f : l))
+      result = node('Reshape', [result, int64(`${name}_shape`, resultLetters.map(size))], `${name}_result`)
     }
-    let result = node('MatMul', [dataName, constant(weight, `${name}_w`)], `${name}_matmul`)
-    const resultLetters = [...rest, f]
-    const sizeOf = (l: string) => (l === f ? weight.shape[1]! : dataShape[dataLetters.indexOf(l)]!)
-    if (resultLetters.join('') !== out) result = node('Transpose', [result], name, { perm: [...out].map((l) => resultLetters.indexOf(l)) })
-    return dynamic(result, [...out].map(sizeOf), 'float32')
+    return dynamic(arrange(result, resultLetters, [...out], size, name), [...out].map(size), 'float32')
+  }
+
+  /** Reorders axes named by letters: nothing if already in order, a Reshape if only unit axes move, else a Transpose. */
+  function arrange(tensor: string, from: string[], to: string[], size: (l: string) => number, name: string): string {
+    if (from.join('') === to.join('')) return tensor
+    const moved = (letters: string[]) => letters.filter((l) => size(l) !== 1).join('')
+    if (moved(from) === moved(to)) return node('Reshape', [tensor, int64(`${name}_arranged`, to.map(size))], name)
+    return node('Transpose', [tensor], name, { perm: to.map((l) => from.indexOf(l)) })
   }
 
   function emitConv(tfNode: TfNode, inputs: Value[]): Value {
@@ -339,6 +357,11 @@ export function convertGraphModel(model: LoadedGraphModel, options: GraphConvert
     const padAxis = (size: number, k: number, s: number, d: number) => convPadding(decodeString(attr.padding?.s), size, k, s, d, name)
     const [top, bottom, outH] = padAxis(inH, kh, sh, dh)
     const [left, right, outW] = padAxis(inW, kw, sw, dw)
+    // A 1x1 convolution is a dense layer over the channels: in NHWC that is one MatMul, with no layout Transposes around it.
+    if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && group === 1) {
+      const dense = g.addTypedInitializer(`${name}_dense`, [cin, cout], filter.data as Float32Array)
+      return dynamic(node('MatMul', [onnxInput(inputs[0]!, `${name}_x`), dense], name), [shapeOf(inputs[0]!)[0]!, inH, inW, cout], 'float32')
+    }
     const weight = g.addTypedInitializer(`${name}_weight`, [cout, cin, kh, kw], hwioToOihw(filter.data as Float32Array, kh, kw, cin, cout))
     const nchw = node('Transpose', [onnxInput(inputs[0]!, `${name}_x`)], `${name}_nchw`, { perm: [0, 3, 1, 2] })
     const conv = node('Conv', [nchw, weight], `${name}_conv`, { kernel_shape: [kh, kw], strides: [sh, sw], dilations: [dh, dw], pads: [top, left, bottom, right], group })
@@ -391,6 +414,8 @@ export function convertGraphModel(model: LoadedGraphModel, options: GraphConvert
   node('Transpose', [output.name], 'output', { perm: [0, 3, 1, 2] })
   const [, oh, ow, oc] = output.shape as [number, number, number, number]
   const folded = [...values.values()].filter((v) => v.kind === 'const').length
+  const fused = options.fuse === false ? null : fuseGraph(g, shapes)
+  g.removeUnused(['output'])
   const bytes = g.build({
     graphName: 'tfjs_graph',
     opset: 17,
@@ -398,7 +423,7 @@ export function convertGraphModel(model: LoadedGraphModel, options: GraphConvert
     outputs: [{ name: 'output', dims: [output.shape[0]!, oc, oh, ow] }],
     docString: options.docString,
   })
-  return { bytes, stats: { tfNodes: model.nodes.length, folded, onnxNodes: emitted } }
+  return { bytes, stats: { tfNodes: model.nodes.length, folded, onnxNodes: g.nodes.length, fused } }
 }
 
 /** Nodes the output depends on, each after its inputs (iterative: these graphs are deep). */
