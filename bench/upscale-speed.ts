@@ -20,7 +20,7 @@ import { esrganAdapters } from '../inference/models/esrgan'
 import { runTiled } from '../inference/runtime/tiling'
 import { loadRgb } from '../tests/helpers/images'
 import { countConvFlops } from './lib/flops'
-import { loadUpscalerModel } from './lib/tfjs-reference'
+import { loadUpscalerModel } from '../tests/helpers/tfjs-models'
 
 const THREADS = availableParallelism()
 const results: Record<string, unknown> = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: THREADS, ort: ort.env.versions?.common, loadavgAtStart: loadavg() }

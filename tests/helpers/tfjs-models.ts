@@ -4,7 +4,11 @@ import { dirname, join } from 'node:path'
 import type * as tfjs from '@tensorflow/tfjs'
 import { packageDir } from '../../inference/convert/catalogue'
 
-/** UpscalerJS's model definition for one package and scale: value ranges, and the custom layers `setup` registers. */
+/**
+ * UpscalerJS's own runtime path in Node, the reference our conversions are checked and benchmarked
+ * against: the package's model definition (value ranges; `setup` registers its custom layers or
+ * ops), then TF.js loads the model from the package's files.
+ */
 export interface UpscalerModelDefinition {
   inputRange: [number, number]
   outputRange: [number, number]
@@ -13,21 +17,29 @@ export interface UpscalerModelDefinition {
 
 const require = createRequire(join(process.cwd(), 'package.json'))
 
-export function upscalerDefinition(npmPackage: string, scale: number): UpscalerModelDefinition {
-  return require(`${npmPackage}/${scale}x`) as UpscalerModelDefinition
+/** The definition of one ESRGAN scale (`<package>/<scale>x`) or of a single-model package (MAXIM). */
+export function upscalerDefinition(npmPackage: string, scale?: number): UpscalerModelDefinition {
+  const loaded = require(scale ? `${npmPackage}/${scale}x` : npmPackage) as UpscalerModelDefinition | { default: UpscalerModelDefinition }
+  return 'default' in loaded ? loaded.default : loaded
 }
 
-/**
- * Loads an UpscalerJS model the way UpscalerJS does in Node: its definition's `setup` registers
- * the custom layers, then TF.js loads the layers model from the package's files.
- */
-export async function loadUpscalerModel(tf: typeof tfjs, npmPackage: string, scale: number) {
-  upscalerDefinition(npmPackage, scale).setup?.(tf)
-  const modelJsonPath = join(packageDir(npmPackage), `models/x${scale}/model.json`)
+/** model.json's topology and weights, read into memory the way tf.io.fromMemory wants them. */
+async function artifacts(modelJsonPath: string): Promise<tfjs.io.ModelArtifacts> {
   const json = JSON.parse(await readFile(modelJsonPath, 'utf8'))
-  const specs = json.weightsManifest.flatMap((g: { weights: unknown[] }) => g.weights)
+  const weightSpecs = json.weightsManifest.flatMap((g: { weights: unknown[] }) => g.weights)
   const shards = await Promise.all(json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) => readFile(join(dirname(modelJsonPath), p))))
   const data = Buffer.concat(shards)
-  const weightData = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData }))
+  return { modelTopology: json.modelTopology, weightSpecs, weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) }
+}
+
+/** An ESRGAN layers model at one scale. */
+export async function loadUpscalerModel(tf: typeof tfjs, npmPackage: string, scale: number) {
+  upscalerDefinition(npmPackage, scale).setup?.(tf)
+  return tf.loadLayersModel(tf.io.fromMemory(await artifacts(join(packageDir(npmPackage), `models/x${scale}/model.json`))))
+}
+
+/** A MAXIM graph model (its definition registers the custom ops the graph uses). */
+export async function loadUpscalerGraphModel(tf: typeof tfjs, npmPackage: string) {
+  upscalerDefinition(npmPackage).setup?.(tf)
+  return tf.loadGraphModel(tf.io.fromMemory(await artifacts(join(packageDir(npmPackage), 'models/model.json'))))
 }

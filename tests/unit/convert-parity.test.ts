@@ -1,22 +1,13 @@
-import { readFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
+import * as ort from 'onnxruntime-node'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { packageDir } from '../../inference/convert/catalogue'
 import { convertLayersModel, loadLayersModel } from '../../inference/convert/tfjs-layers-to-onnx'
-import * as ort from 'onnxruntime-node'
 import { loadRgb } from '../helpers/images'
+import { loadUpscalerModel, upscalerDefinition } from '../helpers/tfjs-models'
 
 /** The same weights through UpscalerJS's own runtime (TF.js, cpu backend) and through our ONNX conversion. */
-async function tfjsModel(modelJsonPath: string) {
-  const json = JSON.parse(await readFile(modelJsonPath, 'utf8'))
-  const specs = json.weightsManifest.flatMap((g: { weights: unknown[] }) => g.weights)
-  const shards = await Promise.all(json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) => readFile(join(dirname(modelJsonPath), p))))
-  const data = Buffer.concat(shards)
-  const weightData = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData }))
-}
-
 beforeAll(async () => {
   await tf.setBackend('cpu')
 })
@@ -32,14 +23,12 @@ describe.each(CASES)('esrgan-%s x%i converted to ONNX', (variant, scale, side) =
   it(`matches TF.js (UpscalerJS's own model definition) on a ${side}x${side} crop of a real photo within 2/255`, { timeout: 180_000 }, async () => {
     const npmPackage = `@upscalerjs/esrgan-${variant}`
     const modelJson = join(packageDir(npmPackage), `models/x${scale}/model.json`)
-    // UpscalerJS registers the thick models' custom layers (MultiplyBeta, PixelShuffle) itself.
-    const definition = (await import(`${npmPackage}/${scale}x`)).default as { setup?: (t: typeof tf) => void; inputRange: [number, number] }
-    definition.setup?.(tf)
-    const range = definition.inputRange[1]
+    const range = upscalerDefinition(npmPackage, scale).inputRange[1]
     const crop = await loadRgb('chelsea.png', { left: 180, top: 60, width: side, height: side })
     const input = Float32Array.from(crop.data, (v) => (v * range) / 255)
 
-    const reference = await tfjsModel(modelJson)
+    // UpscalerJS registers the thick models' custom layers (MultiplyBeta, PixelShuffle) itself.
+    const reference = await loadUpscalerModel(tf, npmPackage, scale)
     const expected = (reference.predict(tf.tensor4d(input, [1, side, side, 3])) as tf.Tensor).dataSync() as Float32Array
 
     const session = await ort.InferenceSession.create(convertLayersModel(await loadLayersModel(modelJson)))
