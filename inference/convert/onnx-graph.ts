@@ -85,17 +85,17 @@ export class OnnxGraphBuilder {
   /** Serialises the graph; `inputs`/`outputs` are float tensors with symbolic or fixed dims. */
   build(options: {
     graphName: string
-    inputs: { name: string; dims: (number | string)[] }[]
-    outputs: { name: string; dims: (number | string)[] }[]
+    inputs: GraphValue[]
+    outputs: GraphValue[]
     opset: number
     docString?: string
   }): Uint8Array {
-    const valueInfo = ({ name, dims }: { name: string; dims: (number | string)[] }) =>
+    const valueInfo = ({ name, dims, type }: GraphValue) =>
       onnx.ValueInfoProto.create({
         name,
         type: {
           tensorType: {
-            elemType: onnx.TensorProto.DataType.FLOAT,
+            elemType: type === 'uint8' ? onnx.TensorProto.DataType.UINT8 : onnx.TensorProto.DataType.FLOAT,
             shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
           },
         },
@@ -128,4 +128,11 @@ function toAttribute(name: string, value: AttributeValue) {
   if (Array.isArray(value)) return onnx.AttributeProto.create({ name, type: AttributeType.INTS, ints: value })
   if (Number.isInteger(value)) return onnx.AttributeProto.create({ name, type: AttributeType.INT, i: value })
   return onnx.AttributeProto.create({ name, type: AttributeType.FLOAT, f: value })
+}
+
+/** A graph input or output: float32 unless `type` says uint8 (exports that take image bytes, like MI-GAN's pipeline). */
+export interface GraphValue {
+  name: string
+  dims: (number | string)[]
+  type?: 'float32' | 'uint8'
 }

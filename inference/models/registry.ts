@@ -10,7 +10,7 @@ import { textRemovalClassic } from './text-removal'
 export const SERVICE_ADAPTERS = {
   upscale: esrganAdapters,
   denoise: [maximDenoising],
-  // LaMa joins at start when its weights are in the models folder (inference/service/remove-text.ts).
+  // LaMa and MI-GAN join at start when their weights are in the models folder (inference/service/remove-text.ts).
   'remove-text': [textRemovalClassic],
 } satisfies Record<string, ModelAdapter[]>
 

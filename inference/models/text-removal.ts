@@ -101,63 +101,150 @@ export const textRemovalClassic = textRemovalAdapter(
 )
 
 /**
- * LaMa from the models folder (the common 512x512 ONNX export: image [1,3,512,512] in 0..1 and
- * mask [1,1,512,512], 1 = hole). No npm package ships it; the service offers it when the file is there.
+ * A learned inpainting network from the models folder: what differs between LaMa and MI-GAN is only
+ * how a crop goes in and comes out, so both share the crop -> network -> paste-back path below.
  */
-export const LAMA_FILE = 'lama.onnx'
+export interface InpaintNetwork {
+  name: string
+  /** Square side the network runs at; null when it takes any size (MI-GAN's pipeline resizes inside). */
+  size: number | null
+  /** Why this session does not have the expected inputs and outputs, or null if it does. */
+  check(session: InferenceSession): string | null
+  /** Fills the hole (1 = fill) of an RGB crop (HWC bytes); answers RGB bytes of the same size. */
+  fill(session: InferenceSession, rgb: Uint8Array, hole: Uint8Array, width: number, height: number): Promise<Uint8Array>
+}
 
-export function lamaInpainter(sessionPromise: () => Promise<InferenceSession>, size = 512): Inpainter {
+function tensorInputs(session: InferenceSession) {
+  return session.inputMetadata.map((m) => ({ name: m.name, type: m.isTensor ? m.type : 'not a tensor', shape: m.isTensor ? m.shape : [] }))
+}
+
+/** The common LaMa export: image [1,3,512,512] in 0..1 and mask [1,1,512,512], 1 = hole, both float32. */
+export const LAMA: InpaintNetwork = {
+  name: 'LaMa',
+  size: 512,
+  check(session) {
+    const inputs = tensorInputs(session)
+    const side = inputs[0]?.shape[2]
+    if (inputs.length !== 2 || inputs.some((i) => i.type !== 'float32') || (typeof side === 'number' && side !== 512))
+      return `expected two float32 inputs (image [1,3,512,512], mask [1,1,512,512]), found ${JSON.stringify(inputs)}`
+    return null
+  },
+  async fill(session, rgb, hole, width, height) {
+    const plane = width * height
+    const imageIn = new Float32Array(3 * plane)
+    for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) imageIn[c * plane + p] = rgb[p * 3 + c]! / 255
+    const [imageName, maskName] = session.inputNames
+    const result = await session.run({ [imageName!]: new ort.Tensor('float32', imageIn, [1, 3, height, width]), [maskName!]: new ort.Tensor('float32', Float32Array.from(hole), [1, 1, height, width]) })
+    const filled = result[session.outputNames[0]!]!.data as Float32Array
+    // Exports differ: some return 0..1, some 0..255.
+    let max = 0
+    for (let i = 0; i < filled.length; i += 97) max = Math.max(max, filled[i]!)
+    const toByte = max > 1.5 ? 1 : 255
+    const out = new Uint8Array(3 * plane)
+    for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) out[p * 3 + c] = Math.min(255, Math.max(0, Math.round(filled[c * plane + p]! * toByte)))
+    return out
+  },
+}
+
+/**
+ * MI-GAN's pipeline export (migan_pipeline_v2.onnx, Picsart-AI-Research/MI-GAN
+ * scripts/create_onnx_pipeline.py): `image` uint8 [1,3,H,W] RGB and `mask` uint8 [1,1,H,W] with
+ * 255 = keep, 0 = fill, any H and W; `result` is uint8 [1,3,H,W]. Inside, it crops a square around
+ * all holes (128 px of context, at least 512), resizes it to 512, and blends the answer back with a
+ * softened mask, so pixels next to the hole change slightly too: only the hole is pasted back here.
+ * Its single crop spans every hole, so it gets one crop per region instead, at full resolution.
+ */
+export const MIGAN: InpaintNetwork = {
+  name: 'MI-GAN',
+  size: null,
+  check(session) {
+    const inputs = tensorInputs(session)
+    const outputs = session.outputMetadata.map((m) => (m.isTensor ? m.type : 'not a tensor'))
+    const typeOf = (name: string) => inputs.find((i) => i.name === name)?.type
+    if (typeOf('image') !== 'uint8' || typeOf('mask') !== 'uint8' || outputs[0] !== 'uint8')
+      return `expected the pipeline export (uint8 inputs image and mask, uint8 output), found inputs ${JSON.stringify(inputs)} and outputs ${JSON.stringify(outputs)}`
+    return null
+  },
+  async fill(session, rgb, hole, width, height) {
+    const plane = width * height
+    const imageIn = new Uint8Array(3 * plane)
+    const maskIn = new Uint8Array(plane)
+    for (let p = 0; p < plane; p++) {
+      for (let c = 0; c < 3; c++) imageIn[c * plane + p] = rgb[p * 3 + c]!
+      maskIn[p] = hole[p] ? 0 : 255
+    }
+    const result = await session.run({ image: new ort.Tensor('uint8', imageIn, [1, 3, height, width]), mask: new ort.Tensor('uint8', maskIn, [1, 1, height, width]) })
+    const output = result[session.outputNames[0]!]!
+    if (output.data.length !== 3 * plane) throw new InferenceError('internal', `MI-GAN answered [${output.dims}] for a [1,3,${height},${width}] image.`)
+    const filled = output.data as Uint8Array
+    const out = new Uint8Array(3 * plane)
+    for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) out[p * 3 + c] = filled[c * plane + p]!
+    return out
+  },
+}
+
+/** Inpaints crop by crop: a crop around each hole, resized to the network's size if it has one; only the hole's pixels are pasted back. */
+export function networkInpainter(network: InpaintNetwork, session: () => Promise<InferenceSession>): Inpainter {
   return async (image, mask, { signal }) => {
-    const session = await sessionPromise()
+    const model = await session()
     const out = new Uint8Array(image.data)
-    const regions = maskRegions(mask, 0)
-    for (const [x0, y0, x1, y1] of regions) {
+    const context = network.size ?? 512
+    for (const [x0, y0, x1, y1] of maskRegions(mask, 0)) {
       if (signal.aborted) throw new InferenceError('cancelled', 'The job was cancelled.')
       // A square crop with as much context again around the hole, inside the image.
-      const side = Math.min(Math.max(image.width, image.height), Math.max(x1 - x0, y1 - y0) * 2, Math.max(size, Math.max(x1 - x0, y1 - y0) + 32))
+      const hole = Math.max(x1 - x0, y1 - y0)
+      const side = Math.min(Math.max(image.width, image.height), hole * 2, Math.max(context, hole + 32))
       const cw = Math.min(side, image.width)
       const ch = Math.min(side, image.height)
       const cx = Math.min(Math.max(0, Math.round((x0 + x1 - cw) / 2)), image.width - cw)
       const cy = Math.min(Math.max(0, Math.round((y0 + y1 - ch) / 2)), image.height - ch)
-      const imageIn = new Float32Array(3 * size * size)
-      const maskIn = new Float32Array(size * size)
+      const nw = network.size ?? cw
+      const nh = network.size ?? ch
+      const rgb = new Uint8Array(3 * nw * nh)
+      const holeIn = new Uint8Array(nw * nh)
       // Nearest resampling keeps the mask binary; the image is sampled the same way for alignment.
-      for (let y = 0; y < size; y++)
-        for (let x = 0; x < size; x++) {
-          const sx = cx + Math.min(cw - 1, Math.floor(((x + 0.5) * cw) / size))
-          const sy = cy + Math.min(ch - 1, Math.floor(((y + 0.5) * ch) / size))
-          const i = sy * image.width + sx
-          for (let c = 0; c < 3; c++) imageIn[c * size * size + y * size + x] = image.data[i * 3 + c]! / 255
-          maskIn[y * size + x] = mask.data[i] ? 1 : 0
+      for (let y = 0; y < nh; y++)
+        for (let x = 0; x < nw; x++) {
+          const i = (cy + Math.min(ch - 1, Math.floor(((y + 0.5) * ch) / nh))) * image.width + cx + Math.min(cw - 1, Math.floor(((x + 0.5) * cw) / nw))
+          for (let c = 0; c < 3; c++) rgb[(y * nw + x) * 3 + c] = image.data[i * 3 + c]!
+          holeIn[y * nw + x] = mask.data[i] ? 1 : 0
         }
-      const [imageName, maskName] = session.inputNames
-      const result = await session.run({ [imageName!]: new ort.Tensor('float32', imageIn, [1, 3, size, size]), [maskName!]: new ort.Tensor('float32', maskIn, [1, 1, size, size]) })
-      const filled = result[session.outputNames[0]!]!.data as Float32Array
-      // Exports differ: some return 0..1, some 0..255.
-      let max = 0
-      for (let i = 0; i < filled.length; i += 97) max = Math.max(max, filled[i]!)
-      const toByte = max > 1.5 ? 1 : 255
+      const filled = await network.fill(model, rgb, holeIn, nw, nh)
       // Paste back only the hole's pixels; everything else stays byte-identical.
       for (let y = cy; y < cy + ch; y++)
         for (let x = cx; x < cx + cw; x++) {
           const i = y * image.width + x
           if (!mask.data[i]) continue
-          const mx = Math.min(size - 1, Math.floor(((x - cx + 0.5) * size) / cw))
-          const my = Math.min(size - 1, Math.floor(((y - cy + 0.5) * size) / ch))
-          for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.min(255, Math.max(0, Math.round(filled[c * size * size + my * size + mx]! * toByte)))
+          const m = Math.min(nh - 1, Math.floor(((y - cy + 0.5) * nh) / ch)) * nw + Math.min(nw - 1, Math.floor(((x - cx + 0.5) * nw) / cw))
+          for (let c = 0; c < 3; c++) out[i * 3 + c] = filled[m * 3 + c]!
         }
     }
     return { ...image, data: out }
   }
 }
 
-export function lamaAvailable(dir = modelsDir()): boolean {
-  return existsSync(join(dir, LAMA_FILE))
-}
+/** The learned models a user can put in the models folder (no npm package ships their weights). */
+export const LEARNED_MODELS = [
+  { file: 'lama.onnx', network: LAMA, id: 'text-removal-lama', title: 'Remove text (LaMa)', description: 'PP-OCRv4 finds the text; the LaMa network from your models folder repaints it, texture included.' },
+  { file: 'migan.onnx', network: MIGAN, id: 'text-removal-migan', title: 'Remove text (MI-GAN)', description: 'PP-OCRv4 finds the text; the MI-GAN network from your models folder repaints it; lighter than LaMa.' },
+]
 
-export const textRemovalLama = textRemovalAdapter(
-  'text-removal-lama',
-  'Remove text (LaMa)',
-  'PP-OCRv4 finds the text; the LaMa network from your models folder repaints it, texture included.',
-  () => lamaInpainter(() => loadSession(join(modelsDir(), LAMA_FILE))),
-)
+/**
+ * Adapters for the learned models whose files are in `dir`, each loaded and checked once here, so a
+ * corrupt or foreign file is refused with its reason instead of failing jobs or the service's start.
+ */
+export async function learnedAdapters(dir = modelsDir()): Promise<{ offered: ModelAdapter[]; refused: string[] }> {
+  const offered: ModelAdapter[] = []
+  const refused: string[] = []
+  for (const { file, network, id, title, description } of LEARNED_MODELS) {
+    const path = join(dir, file)
+    if (!existsSync(path)) continue
+    const problem = await loadSession(path).then(
+      (session) => network.check(session),
+      (error: Error) => `cannot be loaded: ${error.message}`,
+    )
+    if (problem) refused.push(`${path} is not offered as ${network.name}: ${problem}`)
+    else offered.push(textRemovalAdapter(id, title, description, () => networkInpainter(network, () => loadSession(path))))
+  }
+  return { offered, refused }
+}

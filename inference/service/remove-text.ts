@@ -1,6 +1,10 @@
+import { createLogger } from '../../lib/log'
 import { SERVICE_ADAPTERS } from '../models/registry'
-import { lamaAvailable, textRemovalLama } from '../models/text-removal'
+import { learnedAdapters } from '../models/text-removal'
 import { startService } from './start'
 
-// LaMa is offered only when its weights are in the models folder (no npm package ships them).
-await startService('remove-text', [...SERVICE_ADAPTERS['remove-text'], ...(lamaAvailable() ? [textRemovalLama] : [])], 8103)
+// LaMa and MI-GAN are offered only when their weights are in the models folder (no npm package ships
+// them) and load with the inputs they should have; a file that does not is refused, not fatal.
+const { offered, refused } = await learnedAdapters()
+for (const reason of refused) createLogger('remove-text').warn(reason)
+await startService('remove-text', [...SERVICE_ADAPTERS['remove-text'], ...offered], 8103)
