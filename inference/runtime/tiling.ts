@@ -14,6 +14,13 @@ export interface TileOptions {
   tileSize: number
   /** Context added around each tile and thrown away afterwards, so seams never show. */
   margin: number
+  /**
+   * Width in input pixels of a linear cross-fade between neighbouring tiles, centred on the border
+   * between their cores (at most 2 x margin). 0 keeps each core as it is, which is exact for models
+   * whose receptive field fits in the margin (ESRGAN); models that mix over the whole tile (MAXIM)
+   * give each tile a slightly different answer, and the fade hides where one hands over to the next.
+   */
+  feather?: number
   signal?: AbortSignal
   onProgress?: (done: number, total: number) => void
 }
@@ -33,23 +40,57 @@ export function planAxis(length: number, core: number, margin: number) {
 }
 
 /**
- * Runs `model` over `image` tile by tile. Each tile is computed with `margin` pixels of
- * context and only its core is written, so memory is bounded by the tile and the 8-bit output,
- * and the result equals an untiled run wherever the model's receptive field fits in the margin.
+ * Weights along one axis, per span: 1 inside its core, fading linearly to 0 across `feather` pixels
+ * around each border with a neighbour, so that at every pixel the weights of all spans add up to 1.
+ */
+function axisWeights(spans: ReturnType<typeof planAxis>, feather: number, scale: number): Float32Array[] {
+  const half = (feather * scale) / 2
+  return spans.map((span, i) => {
+    const start = span.windowStart * scale
+    const weights = new Float32Array((span.windowEnd - span.windowStart) * scale)
+    for (let j = 0; j < weights.length; j++) {
+      const p = start + j + 0.5
+      const fadeIn = i === 0 ? 1 : (p - (span.coreStart * scale - half)) / (2 * half)
+      const fadeOut = i === spans.length - 1 ? 1 : (span.coreEnd * scale + half - p) / (2 * half)
+      weights[j] = Math.min(1, Math.max(0, fadeIn), Math.max(0, fadeOut))
+    }
+    return weights
+  })
+}
+
+/**
+ * Runs `model` over `image` tile by tile. Each tile is computed with `margin` pixels of context;
+ * without feathering only its core is written, so memory is bounded by the tile and the 8-bit
+ * output, and the result equals an untiled run wherever the model's receptive field fits in the
+ * margin. With feathering, one row of tiles at a time is summed in floats before it is written.
  */
 export async function runTiled(image: Pixels, model: TileModel, options: TileOptions): Promise<Pixels> {
   const { scale } = model
+  const feather = Math.min(options.feather ?? 0, 2 * options.margin, options.tileSize)
   const rows = planAxis(image.height, options.tileSize, options.margin)
   const cols = planAxis(image.width, options.tileSize, options.margin)
+  const rowWeights = axisWeights(rows, feather, scale)
+  const colWeights = axisWeights(cols, feather, scale)
   const outWidth = image.width * scale
   const output = new Uint8Array(outWidth * image.height * scale * 3)
   const total = rows.length * cols.length
   const toModel = model.valueRange / 255
   const fromModel = 255 / model.valueRange
+  // Feathering: the weighted sum of the current row of tiles, output rows [bandStart, bandStart + band rows).
+  let band: Float32Array | null = null
+  let bandStart = 0
   let done = 0
   options.onProgress?.(0, total)
-  for (const row of rows) {
-    for (const col of cols) {
+  for (const [r, row] of rows.entries()) {
+    if (feather > 0) {
+      const start = row.windowStart * scale
+      const next = new Float32Array(outWidth * (row.windowEnd - row.windowStart) * scale * 3)
+      // Rows the previous band shares with this one carry its half of the cross-fade.
+      if (band) next.set(band.subarray((start - bandStart) * outWidth * 3))
+      band = next
+      bandStart = start
+    }
+    for (const [c, col] of cols.entries()) {
       if (options.signal?.aborted) throw new InferenceError('cancelled', 'The job was cancelled.')
       const h = row.windowEnd - row.windowStart
       const w = col.windowEnd - col.windowStart
@@ -69,22 +110,47 @@ export async function runTiled(image: Pixels, model: TileModel, options: TileOpt
       const ow = w * scale
       const outPlane = oh * ow
       if (result.length !== 3 * outPlane) throw new InferenceError('internal', `model returned ${result.length} values for a ${w}x${h} tile at x${scale}`)
-      const y0 = (row.coreStart - row.windowStart) * scale
-      const x0 = (col.coreStart - col.windowStart) * scale
-      const keptH = (row.coreEnd - row.coreStart) * scale
-      const keptW = (col.coreEnd - col.coreStart) * scale
-      for (let y = 0; y < keptH; y++) {
-        let dst = ((row.coreStart * scale + y) * outWidth + col.coreStart * scale) * 3
-        const srcRow = (y0 + y) * ow + x0
-        for (let x = 0; x < keptW; x++, dst += 3) {
-          const s = srcRow + x
-          // Uint8Array assignment truncates; +0.5 rounds, and the clamp is explicit.
-          output[dst] = clamp(result[s]! * fromModel)
-          output[dst + 1] = clamp(result[outPlane + s]! * fromModel)
-          output[dst + 2] = clamp(result[2 * outPlane + s]! * fromModel)
+      if (band) {
+        const wy = rowWeights[r]!
+        const wx = colWeights[c]!
+        const x0 = col.windowStart * scale
+        for (let y = 0; y < oh; y++) {
+          if (wy[y] === 0) continue
+          let dst = (y * outWidth + x0) * 3
+          for (let x = 0; x < ow; x++, dst += 3) {
+            const weight = wy[y]! * wx[x]! * fromModel
+            if (weight === 0) continue
+            const s = y * ow + x
+            band[dst]! += result[s]! * weight
+            band[dst + 1]! += result[outPlane + s]! * weight
+            band[dst + 2]! += result[2 * outPlane + s]! * weight
+          }
+        }
+      } else {
+        const y0 = (row.coreStart - row.windowStart) * scale
+        const x0 = (col.coreStart - col.windowStart) * scale
+        const keptH = (row.coreEnd - row.coreStart) * scale
+        const keptW = (col.coreEnd - col.coreStart) * scale
+        for (let y = 0; y < keptH; y++) {
+          let dst = ((row.coreStart * scale + y) * outWidth + col.coreStart * scale) * 3
+          const srcRow = (y0 + y) * ow + x0
+          for (let x = 0; x < keptW; x++, dst += 3) {
+            const s = srcRow + x
+            // Uint8Array assignment truncates; +0.5 rounds, and the clamp is explicit.
+            output[dst] = clamp(result[s]! * fromModel)
+            output[dst + 1] = clamp(result[outPlane + s]! * fromModel)
+            output[dst + 2] = clamp(result[2 * outPlane + s]! * fromModel)
+          }
         }
       }
       options.onProgress?.(++done, total)
+    }
+    if (band) {
+      // Rows no later tile reaches are final.
+      const finalEnd = r === rows.length - 1 ? image.height * scale : rows[r + 1]!.windowStart * scale
+      const values = (finalEnd - bandStart) * outWidth * 3
+      const offset = bandStart * outWidth * 3
+      for (let i = 0; i < values; i++) output[offset + i] = clamp(band[i]!)
     }
   }
   return { width: outWidth, height: image.height * scale, channels: 3, data: output }
