@@ -61,7 +61,7 @@ export function fuseGraph(g: OnnxGraphBuilder, shapes: Map<string, number[]>): F
     return v?.length === 1 ? v[0]! : NaN
   }
   const near = (value: number, expected: number, tolerance = 1e-5) => Math.abs(value - expected) <= tolerance * Math.max(1, Math.abs(expected))
-  const perm = (node: OnnxNode | undefined) => node?.attribute.find((a) => a.name === 'perm')?.ints.map(Number)
+  const perm = (node: OnnxNode | undefined) => node?.attribute.find((a) => a.name === 'perm')?.ints?.map(Number)
   /** The axis a permutation swaps with the last one (all others staying), or -1. */
   const swappedWithLast = (p: number[] | undefined) => {
     if (!p || p.length < 2) return -1
