@@ -1,6 +1,7 @@
 // restora: the command-line client of a running Restora server (same typed API as the web app).
 //   restora upscale <file|folder> [-o out] [--scale 4] [--model esrgan-medium]
 //   restora denoise <file|folder> [-o out] [--model ...]
+//   restora enhance <file|folder> --model maxim-dehazing-outdoor   (deblur, dehaze, derain, low light, retouch)
 //   restora remove-text <file|folder> [-o out]
 //   restora pipeline <file|folder> --steps upscale:esrgan-medium:2,upscale:esrgan-medium:2 [-o out]
 // Server and account: RESTORA_URL (default http://127.0.0.1:3000), RESTORA_EMAIL, RESTORA_PASSWORD.
@@ -14,7 +15,7 @@ import { errorMessage } from '../lib/error-message'
 import { createApiClient, type ApiClient } from './client'
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif'])
-const DEFAULT_MODEL: Record<ModelTask, string> = { upscale: 'esrgan-medium', denoise: 'maxim-denoising', 'remove-text': 'text-removal' }
+const DEFAULT_MODEL: Record<ModelTask, string> = { upscale: 'esrgan-medium', denoise: 'maxim-denoising', enhance: 'maxim-deblurring', 'remove-text': 'text-removal' }
 
 export function parsePipeline(command: string, values: { steps?: string; scale?: string; model?: string }): StepSpec[] {
   if (command === 'pipeline') {
@@ -27,7 +28,7 @@ export function parsePipeline(command: string, values: { steps?: string; scale?:
     })
   }
   const task = ModelTask.safeParse(command)
-  if (!task.success) throw new Error(`Unknown command '${command}'. Use upscale, denoise, remove-text or pipeline.`)
+  if (!task.success) throw new Error(`Unknown command '${command}'. Use upscale, denoise, enhance, remove-text or pipeline.`)
   return [{ task: task.data, model: values.model ?? DEFAULT_MODEL[task.data], scale: Number(values.scale ?? (task.data === 'upscale' ? 4 : 1)) }]
 }
 
@@ -58,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
   })
   const [command, target] = positionals
   if (values.help || !command || !target) {
-    console.log('usage: restora <upscale|denoise|remove-text|pipeline> <file|folder> [-o out] [--scale N] [--model ID] [--steps task:model:scale,...]')
+    console.log('usage: restora <upscale|denoise|enhance|remove-text|pipeline> <file|folder> [-o out] [--scale N] [--model ID] [--steps task:model:scale,...]')
     return values.help ? 0 : 2
   }
   const steps = parsePipeline(command, values)

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { Detection, ImageLimits, MaskMode, ModelInfo, ModelTask, ServiceErrorCode } from './service'
+import { Detection, ImageLimits, MaskMode, ModelInfo, ModelTask, ServiceErrorCode, TASK_TITLES } from './service'
 
 /** Schemas of the public tRPC API, shared by the router and the pages (types flow from here). */
 
@@ -24,6 +24,9 @@ export const StepSpec = z.object({
   scale: z.coerce.number().int().min(1).max(8).default(1),
 })
 export type StepSpec = z.infer<typeof StepSpec>
+
+/** A step as people read it: "Upscale ×4", "Denoise". */
+export const stepTitle = (step: Pick<StepSpec, 'task' | 'scale'>) => (step.task === 'upscale' ? `Upscale ×${step.scale}` : TASK_TITLES[step.task])
 
 /** A job runs its steps in order, each on the previous one's output (e.g. denoise -> upscale x2). */
 export const MAX_PIPELINE_STEPS = 5

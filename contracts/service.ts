@@ -21,8 +21,12 @@ export type ServiceErrorCode = z.infer<typeof ServiceErrorCode>
 export const ServiceError = z.object({ code: ServiceErrorCode, message: z.string() })
 export type ServiceError = z.infer<typeof ServiceError>
 
-export const ModelTask = z.enum(['upscale', 'denoise', 'remove-text'])
+/** What a step does; each task is served by the inference service of the same name. */
+export const ModelTask = z.enum(['upscale', 'denoise', 'enhance', 'remove-text'])
 export type ModelTask = z.infer<typeof ModelTask>
+
+/** How the pages and the CLI name each task. */
+export const TASK_TITLES: Record<ModelTask, string> = { upscale: 'Upscale', denoise: 'Denoise', enhance: 'Enhance', 'remove-text': 'Remove text' }
 
 export const ModelInfo = z.object({
   id: z.string(),
@@ -32,6 +36,8 @@ export const ModelInfo = z.object({
   scales: z.array(z.number().int().positive()),
   /** Where a model sits among others of its task: the UI offers fast / balanced / best. */
   quality: z.enum(['fast', 'balanced', 'best']).optional(),
+  /** Largest input this model takes, when below the service's limit: slow models are sized to finish within a job's time. */
+  maxInputPixels: z.number().int().positive().optional(),
 })
 export type ModelInfo = z.infer<typeof ModelInfo>
 

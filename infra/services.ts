@@ -16,12 +16,16 @@ export interface InferenceServiceSpec {
   /** Fargate size: ESRGAN-class models run one image at a time on CPU (MAX_CONCURRENT_RUNS=1). */
   cpu: '1 vCPU' | '2 vCPU' | '4 vCPU'
   memory: `${number} GB`
+  /** How long a start (converting and loading the models) may take before the local stack gives up, in ms. */
+  readyTimeoutMs: number
 }
 
+// MAXIM graphs take longest to start: converted on first start (~10 s each), then loaded into ORT.
 export const INFERENCE_SERVICES = {
-  upscale: { resource: 'Upscale', entry: 'inference/service/upscale.ts', port: 8101, urlsEnv: 'UPSCALE_SERVICE_URLS', cpu: '2 vCPU', memory: '4 GB' },
-  denoise: { resource: 'Denoise', entry: 'inference/service/denoise.ts', port: 8102, urlsEnv: 'DENOISE_SERVICE_URLS', cpu: '2 vCPU', memory: '4 GB' },
-  'remove-text': { resource: 'RemoveText', entry: 'inference/service/remove-text.ts', port: 8103, urlsEnv: 'REMOVE_TEXT_SERVICE_URLS', cpu: '2 vCPU', memory: '4 GB' },
+  upscale: { resource: 'Upscale', entry: 'inference/service/upscale.ts', port: 8101, urlsEnv: 'UPSCALE_SERVICE_URLS', cpu: '2 vCPU', memory: '4 GB', readyTimeoutMs: 120_000 },
+  denoise: { resource: 'Denoise', entry: 'inference/service/denoise.ts', port: 8102, urlsEnv: 'DENOISE_SERVICE_URLS', cpu: '2 vCPU', memory: '4 GB', readyTimeoutMs: 300_000 },
+  'remove-text': { resource: 'RemoveText', entry: 'inference/service/remove-text.ts', port: 8103, urlsEnv: 'REMOVE_TEXT_SERVICE_URLS', cpu: '2 vCPU', memory: '4 GB', readyTimeoutMs: 120_000 },
+  enhance: { resource: 'Enhance', entry: 'inference/service/enhance.ts', port: 8104, urlsEnv: 'ENHANCE_SERVICE_URLS', cpu: '2 vCPU', memory: '4 GB', readyTimeoutMs: 600_000 },
 } as const satisfies Record<string, InferenceServiceSpec>
 
 export type InferenceServiceName = keyof typeof INFERENCE_SERVICES

@@ -28,6 +28,7 @@ const Env = z.object({
   UPSCALE_SERVICE_URLS: z.string().default('http://127.0.0.1:8101'),
   DENOISE_SERVICE_URLS: z.string().default(''),
   REMOVE_TEXT_SERVICE_URLS: z.string().default(''),
+  ENHANCE_SERVICE_URLS: z.string().default(''),
   /** The orchestrator's own Cognito user, for calls no user token can cover (resumed jobs). */
   SERVICE_ACCOUNT_EMAIL: z.string().optional(),
   SERVICE_ACCOUNT_PASSWORD: z.string().optional(),
@@ -61,7 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     dataDir: e.DATA_DIR,
     s3: e.STORAGE_BUCKET ? { bucket: e.STORAGE_BUCKET, endpoint: e.S3_ENDPOINT, region: e.S3_REGION } : null,
-    services: { upscale: urls(e.UPSCALE_SERVICE_URLS), denoise: urls(e.DENOISE_SERVICE_URLS), 'remove-text': urls(e.REMOVE_TEXT_SERVICE_URLS) },
+    services: { upscale: urls(e.UPSCALE_SERVICE_URLS), denoise: urls(e.DENOISE_SERVICE_URLS), enhance: urls(e.ENHANCE_SERVICE_URLS), 'remove-text': urls(e.REMOVE_TEXT_SERVICE_URLS) },
     limits: limitsFromEnv(env),
     serviceAccount: e.SERVICE_ACCOUNT_EMAIL && e.SERVICE_ACCOUNT_PASSWORD ? { email: e.SERVICE_ACCOUNT_EMAIL, password: e.SERVICE_ACCOUNT_PASSWORD } : null,
     sqs: e.JOB_QUEUE_URL ? { queueUrl: e.JOB_QUEUE_URL, visibilityTimeoutSeconds: e.JOB_QUEUE_VISIBILITY_TIMEOUT_S, endpoint: e.SQS_ENDPOINT, region: e.SQS_REGION } : null,

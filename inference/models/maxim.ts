@@ -2,6 +2,7 @@ import type { InferenceSession } from 'onnxruntime-node'
 import sharp from 'sharp'
 import type { ModelTask } from '../../contracts/service'
 import type { Pixels } from '../runtime/image'
+import { intFromEnv } from '../../lib/limits'
 import { restoreLowFrequencies } from '../runtime/filters'
 import { loadSession, runImageSession } from '../runtime/sessions'
 import { runTiled } from '../runtime/tiling'
@@ -35,11 +36,18 @@ export const MAXIM_TILE = 256
  */
 const MAXIM_MARGIN = Number(process.env.MAXIM_TILE_MARGIN) || 16
 
+/**
+ * MAXIM needs ~120 us of 2-core CPU per output pixel (bench/results/maxim-speed.md): 4 MP take
+ * about 8 minutes, inside a job's 15. Bigger photos are refused up front with that reason;
+ * MAXIM_MAX_INPUT_PIXELS raises it for machines with more cores.
+ */
+export const maximMaxInputPixels = () => intFromEnv(process.env.MAXIM_MAX_INPUT_PIXELS, 4_000_000)
+
 export function maximAdapter(variant: MaximVariant, tile = MAXIM_TILE): ModelAdapter {
   const onnxFile = `${variant.id}-${tile}.onnx`
   let session: InferenceSession | null = null
   return {
-    info: { id: variant.id, task: variant.task, title: variant.title, description: variant.description, scales: [1] },
+    info: { id: variant.id, task: variant.task, title: variant.title, description: variant.description, scales: [1], maxInputPixels: maximMaxInputPixels() },
     weights: [{ onnxFile, npmPackage: variant.npmPackage, modelJson: 'models/model.json', format: 'tfjs-graph', inputSize: [tile, tile] }],
     async load(paths) {
       session = await loadSession(paths.get(onnxFile)!, { arena: false })

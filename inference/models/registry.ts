@@ -1,6 +1,6 @@
 import type { ModelAdapter } from './adapter'
 import { esrganAdapters } from './esrgan'
-import { maximDenoising } from './maxim'
+import { maximDenoising, maximEnhancers } from './maxim'
 import { textRemovalClassic } from './text-removal'
 
 /**
@@ -10,6 +10,7 @@ import { textRemovalClassic } from './text-removal'
 export const SERVICE_ADAPTERS = {
   upscale: esrganAdapters,
   denoise: [maximDenoising],
+  enhance: maximEnhancers,
   // LaMa and MI-GAN join at start when their weights are in the models folder (inference/service/remove-text.ts).
   'remove-text': [textRemovalClassic],
 } satisfies Record<string, ModelAdapter[]>

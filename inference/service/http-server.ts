@@ -4,6 +4,7 @@ import { encodeRunEvent } from '../../contracts/run-stream'
 import sharp from 'sharp'
 import { RUN_STREAM_TYPE, RunOptions, type Detection, type ImageLimits, type RunEvent, type ServiceErrorCode, type ServiceInfo } from '../../contracts/service'
 import { InvalidTokenError, type VerifiedUser } from '../../lib/auth/access-token'
+import { modelPixelProblem } from '../../lib/limits'
 import { ensureConverted } from '../convert/catalogue'
 import type { ModelAdapter } from '../models/adapter'
 import { InferenceError } from '../runtime/errors'
@@ -98,7 +99,9 @@ export function createInferenceService(options: InferenceServiceOptions) {
     if (!adapter) throw new InferenceError('unsupported_model', `This service has no model '${runOptions.model}'; it offers ${[...models.keys()].join(', ')}.`)
     if (!adapter.info.scales.includes(runOptions.scale)) throw new InferenceError('bad_request', `${adapter.info.title} supports x${adapter.info.scales.join(', x')}, not x${runOptions.scale}.`)
     const { image: body, mask: maskBytes } = await readRunBody(req, limits.maxInputBytes)
-    await inspectImage(body, limits, runOptions.scale)
+    const facts = await inspectImage(body, limits, runOptions.scale)
+    const problem = modelPixelProblem(adapter.info, facts.width, facts.height)
+    if (problem) throw new InferenceError('too_large', problem)
 
     const abort = new AbortController()
     res.on('close', () => {

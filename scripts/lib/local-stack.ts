@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
+import { INFERENCE_SERVICES, type InferenceServiceName } from '../../infra/services'
 import {
   AdminCreateUserCommand,
   AdminGetUserCommand,
@@ -153,21 +154,15 @@ export function cognitoEnv(cognito: Cognito): NodeJS.ProcessEnv {
 }
 
 /**
- * The inference services of the local stack: each its own process, with the env variable through
- * which the orchestrator finds its replicas. A new service is a new row here.
+ * The inference services of the local stack: the cloud's table (infra/services.ts), each row its
+ * own process, found by the orchestrator through its `urlsEnv` variable.
  */
-export const SERVICES = {
-  upscale: { entry: 'inference/service/upscale.ts', defaultPort: 8101, urlsEnv: 'UPSCALE_SERVICE_URLS' },
-  // Loading MAXIM's 43k-node graph into ORT takes ~20-60 s on 2 busy cores.
-  denoise: { entry: 'inference/service/denoise.ts', defaultPort: 8102, urlsEnv: 'DENOISE_SERVICE_URLS', readyTimeoutMs: 300_000 },
-  'remove-text': { entry: 'inference/service/remove-text.ts', defaultPort: 8103, urlsEnv: 'REMOVE_TEXT_SERVICE_URLS' },
-} as const satisfies Record<string, { entry: string; defaultPort: number; urlsEnv: string; readyTimeoutMs?: number }>
-export type ServiceName = keyof typeof SERVICES
+export const SERVICES = INFERENCE_SERVICES
+export type ServiceName = InferenceServiceName
 
 export async function startInferenceService(name: ServiceName, port: number, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   const [node, args] = tsx(SERVICES[name].entry)
   const child = startProcess(name, node, [...args], { ...env, PORT: String(port), HOST: '127.0.0.1' })
-  const service = SERVICES[name]
-  await waitFor(`http://127.0.0.1:${port}/readyz`, child, 'readyTimeoutMs' in service ? service.readyTimeoutMs : undefined)
+  await waitFor(`http://127.0.0.1:${port}/readyz`, child, SERVICES[name].readyTimeoutMs)
   return child
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { TRPCError } from '@trpc/server'
+import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { createBatchFormData, createJobFormData, type JobView } from '../../contracts/api'
 import { DEMO_USER, freePort, startInferenceService } from '../../scripts/lib/local-stack'
@@ -60,6 +61,18 @@ describe('pipelines, batches, history', () => {
     const huge = await rejection(caller.jobs.create(createJobFormData({ image: await image('astronaut.png'), steps: [upscale(4), upscale(4)] })))
     expect(huge.code).toBe('PAYLOAD_TOO_LARGE')
     expect(huge.message).toMatch(/x16/)
+  })
+
+  it('refuses a photo a step's model cannot finish in time, at the size it has when that step runs', async () => {
+    const { caller } = await signedIn(app)
+    // MAXIM takes up to 4 MP: 1200x900 (1.1 MP) is fine to denoise, but not after an x2 upscale (4.3 MP).
+    const photo = new File([await sharp(fixture('chelsea.png')).resize(1200, 900).png().toBuffer()], 'big.png', { type: 'image/png' })
+    const denoise = { task: 'denoise' as const, model: 'maxim-denoising', scale: 1 }
+    const late = await rejection(caller.jobs.create(createJobFormData({ image: photo, steps: [upscale(2), denoise] })))
+    expect(late.code).toBe('PAYLOAD_TOO_LARGE')
+    expect(late.message).toMatch(/MAXIM denoising takes photos up to 4\.0 MP.*2400x1800/)
+    const early = await caller.jobs.create(createJobFormData({ image: photo, steps: [denoise, upscale(2)] }))
+    await caller.jobs.cancel({ id: early.id })
   })
 
   it('refuses a step whose service is not running', async () => {

@@ -87,6 +87,8 @@ describe('jobs: upload -> upscale service -> stored result', () => {
       ['esrgan-slim', 'upscale', 'fast', true],
       ['esrgan-medium', 'upscale', 'balanced', true],
       ['esrgan-thick', 'upscale', 'best', true],
+      ['maxim-denoising', 'denoise', null, true],
+      ...['deblurring', 'dehazing-outdoor', 'dehazing-indoor', 'deraining', 'enhancement', 'retouching'].map((m) => [`maxim-${m}`, 'enhance', null, true]),
       ['text-removal', 'remove-text', null, true],
     ])
     expect(models.find((m) => m.id === 'esrgan-thick')!.scales).toEqual([2, 3, 4])

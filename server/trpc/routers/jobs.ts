@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto'
 import { TRPCError } from '@trpc/server'
 import { z } from 'zod'
 import { CreateBatchForm, CreateJobForm, DetectedText, DetectTextForm, JobId, JobListInput, JobListPage, JobView, type MaskMode, type StepSpec } from '../../../contracts/api'
+import type { ModelInfo } from '../../../contracts/service'
 import { InferenceError } from '../../../inference/runtime/errors'
 import { validateImage } from '../../../inference/runtime/image'
 import type { App } from '../../app'
 import { DispatchError } from '../../jobs/dispatcher'
 import { QueueFullError } from '../../jobs/queue'
 import { jobKeys, toView, type JobRecord } from '../../jobs/repository'
+import { modelPixelProblem } from '../../../lib/limits'
 import { protectedProcedure, router } from '../init'
+import { fetchCatalogue } from './models'
 
 const MIME_BY_FORMAT: Record<string, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', tiff: 'image/tiff', gif: 'image/gif', avif: 'image/avif', heif: 'image/heif' }
 
@@ -22,8 +25,8 @@ const formInput = <T extends z.ZodType<unknown, Record<string, unknown>>>(schema
     })
     .pipe(schema)
 
-/** Checks everything about a new job that can be known before it is stored. */
-async function admit(app: App, userSub: string, steps: StepSpec[], count: number) {
+/** Checks everything about a new job that can be known before it is stored; answers what the services say of the steps' models. */
+async function admit(app: App, userSub: string, steps: StepSpec[], count: number): Promise<Map<string, ModelInfo>> {
   for (const step of steps)
     if ((app.config.services[step.task] ?? []).length === 0) throw new TRPCError({ code: 'BAD_REQUEST', message: `No ${step.task} service is running, so this pipeline cannot run.` })
   const waitSeconds = app.createRate.take(userSub)
@@ -31,10 +34,24 @@ async function admit(app: App, userSub: string, steps: StepSpec[], count: number
   const active = (await app.jobs.listForUser(userSub)).filter((j) => j.status === 'queued' || j.status === 'running').length
   if (active + count > app.config.maxActiveJobsPerUser)
     throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `You have ${active} unfinished jobs; the limit is ${app.config.maxActiveJobsPerUser}. Wait for some to finish.` })
+  const tasks = new Set(steps.map((s) => s.task))
+  const catalogue = await fetchCatalogue(Object.fromEntries(Object.entries(app.config.services).filter(([task]) => tasks.has(task as StepSpec['task']))))
+  return new Map(catalogue.flatMap(({ info }) => info.models.map((m) => [m.id, m] as const)))
+}
+
+/** A model's own size limit, at the size the image will have when that step runs (a service not answering now checks it itself). */
+function checkModelSizes(steps: StepSpec[], models: Map<string, ModelInfo>, width: number, height: number) {
+  for (const step of steps) {
+    const model = models.get(step.model)
+    const problem = model && modelPixelProblem(model, width, height)
+    if (problem) throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: problem })
+    width *= step.scale
+    height *= step.scale
+  }
 }
 
 /** Validates and stores one upload as a queued job, then hands it to the runner. */
-async function createJob(app: App, user: { sub: string }, accessToken: string, image: File, steps: StepSpec[], batchId: string | null, requestId: string, mask: { file: File; mode: MaskMode } | null = null) {
+async function createJob(app: App, user: { sub: string }, accessToken: string, image: File, steps: StepSpec[], models: Map<string, ModelInfo>, batchId: string | null, requestId: string, mask: { file: File; mode: MaskMode } | null = null) {
   const { limits } = app.config
   if (image.size > limits.maxInputBytes)
     throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `${image.name || 'The file'} is ${(image.size / 1048576).toFixed(1)} MB; the limit is ${(limits.maxInputBytes / 1048576).toFixed(0)} MB.` })
@@ -50,6 +67,7 @@ async function createJob(app: App, user: { sub: string }, accessToken: string, i
     }
     throw error
   }
+  checkModelSizes(steps, models, facts.width, facts.height)
   const now = new Date().toISOString()
   const job: JobRecord = {
     id: randomUUID(),
@@ -124,25 +142,25 @@ export const jobsRouter = router({
     .input(formInput(CreateJobForm))
     .output(JobView)
     .mutation(async ({ ctx, input }) => {
-      await admit(ctx.app, ctx.user.sub, input.steps, 1)
+      const models = await admit(ctx.app, ctx.user.sub, input.steps, 1)
       if (input.mask && !input.steps.some((s) => s.task === 'remove-text')) throw new TRPCError({ code: 'BAD_REQUEST', message: 'A mask is only used by a remove-text step.' })
       if (input.mask && input.mask.size > ctx.app.config.limits.maxInputBytes) throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: 'The mask file is too large.' })
       const mask = input.mask ? { file: input.mask, mode: input.maskMode } : null
-      return toView(await createJob(ctx.app, ctx.user, ctx.accessToken, input.image, input.steps, null, ctx.requestId, mask))
+      return toView(await createJob(ctx.app, ctx.user, ctx.accessToken, input.image, input.steps, models, null, ctx.requestId, mask))
     }),
 
   createBatch: protectedProcedure
     .input(formInput(CreateBatchForm))
     .output(z.object({ batchId: z.string(), jobs: z.array(JobView), rejected: z.array(z.object({ name: z.string(), message: z.string() })) }))
     .mutation(async ({ ctx, input }) => {
-      await admit(ctx.app, ctx.user.sub, input.steps, input.images.length)
+      const models = await admit(ctx.app, ctx.user.sub, input.steps, input.images.length)
       const batchId = randomUUID()
       const jobs: JobView[] = []
       const rejected: { name: string; message: string }[] = []
       // One bad file must not sink the others: each is admitted or rejected on its own.
       for (const image of input.images) {
         try {
-          jobs.push(toView(await createJob(ctx.app, ctx.user, ctx.accessToken, image, input.steps, batchId, ctx.requestId)))
+          jobs.push(toView(await createJob(ctx.app, ctx.user, ctx.accessToken, image, input.steps, models, batchId, ctx.requestId)))
         } catch (error) {
           if (!(error instanceof TRPCError) || error.code === 'INTERNAL_SERVER_ERROR') throw error
           rejected.push({ name: image.name, message: error.message })
