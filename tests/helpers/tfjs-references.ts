@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { packageDir, sourceHash } from '../../inference/convert/catalogue'
 import { addGaussianNoise, loadRgb } from './images'
@@ -47,6 +47,7 @@ export async function readReference(npmPackage: string): Promise<(TfjsReference 
 
 export async function writeReference(reference: TfjsReference): Promise<string> {
   const path = referencePath(reference.npmPackage)
+  await mkdir(DIR, { recursive: true })
   await writeFile(path, JSON.stringify(reference, null, 1) + '\n')
   return path
 }

@@ -63,7 +63,7 @@ describe('pipelines, batches, history', () => {
     expect(huge.message).toMatch(/x16/)
   })
 
-  it('refuses a photo a step's model cannot finish in time, at the size it has when that step runs', async () => {
+  it('refuses a photo too big for a step model to finish in time, at the size it has when that step runs', async () => {
     const { caller } = await signedIn(app)
     // MAXIM takes up to 4 MP: 1200x900 (1.1 MP) is fine to denoise, but not after an x2 upscale (4.3 MP).
     const photo = new File([await sharp(fixture('chelsea.png')).resize(1200, 900).png().toBuffer()], 'big.png', { type: 'image/png' })
