@@ -1,7 +1,7 @@
 // restora: the command-line client of a running Restora server (same typed API as the web app).
 //   restora upscale <file|folder> [-o out] [--scale 4] [--model esrgan-medium]
 //   restora denoise <file|folder> [-o out] [--model ...]
-//   restora enhance <file|folder> --model maxim-dehazing-outdoor   (deblur, dehaze, derain, low light, retouch)
+//   restora enhance <file|folder> --model maxim-dehazing-outdoor   (deblur, dehaze, low light, retouch)
 //   restora remove-text <file|folder> [-o out]
 //   restora pipeline <file|folder> --steps upscale:esrgan-medium:2,upscale:esrgan-medium:2 [-o out]
 // Server and account: RESTORA_URL (default http://127.0.0.1:3000), RESTORA_EMAIL, RESTORA_PASSWORD.

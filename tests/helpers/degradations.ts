@@ -21,36 +21,10 @@ export const haze = (p: Pixels) => map(p, (v) => v * 0.6 + 255 * 0.9 * 0.4)
 /** A dark exposure: a quarter of the light, then the sensor's gamma. */
 export const lowLight = (p: Pixels) => map(p, (v) => 255 * (v / 255) ** 1.6 * 0.35)
 
-/**
- * Rain the way the Rain100/Rain13k sets synthesise it: sparse random drops smeared into long
- * slanted streaks (a line kernel 21 px long at 10 degrees from vertical), screen-blended over the photo.
- */
-export function rain(p: Pixels): Pixels {
-  let state = 7
-  const random = () => (state = (state * 48271) % 2147483647) / 2147483647
-  const drops = new Float32Array(p.width * p.height)
-  for (let i = 0; i < drops.length; i++) if (random() < 0.004) drops[i] = 0.5 + random() / 2
-  const streaks = new Float32Array(drops.length)
-  const length = 21
-  for (let y = 0; y < p.height; y++)
-    for (let x = 0; x < p.width; x++) {
-      const drop = drops[y * p.width + x]!
-      if (!drop) continue
-      for (let t = 0; t < length; t++)
-        for (const dx of [0, 1]) {
-          const sx = Math.round(x + t * Math.tan(Math.PI / 18)) + dx
-          const sy = y + t
-          if (sx < p.width && sy < p.height) streaks[sy * p.width + sx] = Math.min(1, streaks[sy * p.width + sx]! + drop * 0.45 * (dx ? 0.5 : 1))
-        }
-    }
-  return map(p, (v, i) => v + (255 - v) * streaks[Math.floor(i / 3)]!)
-}
-
 /** The degradation each enhance model is meant to undo (retouching has none: it restyles clean photos). */
 export async function degrade(modelId: string, p: Pixels): Promise<Pixels> {
   if (modelId.includes('deblurring')) return motionBlur(p)
   if (modelId.includes('dehazing')) return haze(p)
-  if (modelId.includes('deraining')) return rain(p)
   if (modelId.includes('enhancement')) return lowLight(p)
   return p
 }

@@ -5,13 +5,13 @@ import { ServiceInfo, type RunEvent } from '../../contracts/service'
 import { signInDirect, stackEnv } from '../helpers/auth'
 import { fixture } from '../helpers/images'
 
-/** The two services that run MAXIM graph models: denoise, and enhance (deblur, dehaze, derain, low light, retouch). */
+/** The two services that run MAXIM graph models: denoise, and enhance (deblur, dehaze, low light, retouch). */
 const SERVICES = [
   { name: 'denoise', url: () => stackEnv().DENOISE_SERVICE_URLS!, models: ['maxim-denoising'], runs: 'maxim-denoising' },
   {
     name: 'enhance',
     url: () => stackEnv().ENHANCE_SERVICE_URLS!,
-    models: ['maxim-deblurring', 'maxim-dehazing-outdoor', 'maxim-dehazing-indoor', 'maxim-deraining', 'maxim-enhancement', 'maxim-retouching'],
+    models: ['maxim-deblurring', 'maxim-dehazing-outdoor', 'maxim-dehazing-indoor', 'maxim-enhancement', 'maxim-retouching'],
     runs: 'maxim-dehazing-outdoor',
   },
 ]

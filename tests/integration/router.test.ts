@@ -88,7 +88,7 @@ describe('jobs: upload -> upscale service -> stored result', () => {
       ['esrgan-medium', 'upscale', 'balanced', true],
       ['esrgan-thick', 'upscale', 'best', true],
       ['maxim-denoising', 'denoise', null, true],
-      ...['deblurring', 'dehazing-outdoor', 'dehazing-indoor', 'deraining', 'enhancement', 'retouching'].map((m) => [`maxim-${m}`, 'enhance', null, true]),
+      ...['deblurring', 'dehazing-outdoor', 'dehazing-indoor', 'enhancement', 'retouching'].map((m) => [`maxim-${m}`, 'enhance', null, true]),
       ['text-removal', 'remove-text', null, true],
     ])
     expect(models.find((m) => m.id === 'esrgan-thick')!.scales).toEqual([2, 3, 4])
