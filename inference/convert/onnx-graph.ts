@@ -136,3 +136,13 @@ export interface GraphValue {
   dims: (number | string)[]
   type?: 'float32' | 'uint8'
 }
+
+/** A TF/Keras convolution kernel [kh, kw, in, out] as ONNX wants it, [out, in, kh, kw]. */
+export function hwioToOihw(values: Float32Array, kh: number, kw: number, cin: number, cout: number): Float32Array {
+  const out = new Float32Array(values.length)
+  for (let y = 0; y < kh; y++)
+    for (let x = 0; x < kw; x++)
+      for (let i = 0; i < cin; i++)
+        for (let o = 0; o < cout; o++) out[((o * cin + i) * kh + y) * kw + x] = values[((y * kw + x) * cin + i) * cout + o]!
+  return out
+}

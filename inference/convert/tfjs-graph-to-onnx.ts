@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fuseGraph, type FusionCounts } from './onnx-fusions'
-import { OnnxGraphBuilder } from './onnx-graph'
+import { hwioToOihw, OnnxGraphBuilder } from './onnx-graph'
 import { type ConstTensor, type DType, evaluateConst, numel, stridedSliceSpec, broadcastShapes } from './tf-const-eval'
 
 /**
@@ -488,14 +488,4 @@ function einsumShape(lhs: string, rhs: string, out: string, a: number[], b: numb
   ;[...lhs].forEach((l, i) => size.set(l, a[i]!))
   ;[...rhs].forEach((l, i) => size.set(l, Math.max(size.get(l) ?? 1, b[i]!)))
   return [...out].map((l) => size.get(l)!)
-}
-
-/** TF kernel [kh, kw, in, out] -> ONNX [out, in, kh, kw]. */
-function hwioToOihw(values: Float32Array, kh: number, kw: number, cin: number, cout: number): Float32Array {
-  const out = new Float32Array(values.length)
-  for (let y = 0; y < kh; y++)
-    for (let x = 0; x < kw; x++)
-      for (let i = 0; i < cin; i++)
-        for (let o = 0; o < cout; o++) out[((o * cin + i) * kh + y) * kw + x] = values[((y * kw + x) * cin + i) * cout + o]!
-  return out
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { OnnxGraphBuilder } from './onnx-graph'
+import { hwioToOihw, OnnxGraphBuilder } from './onnx-graph'
 
 /**
  * Converts a TF.js *layers* model (Keras functional topology + binary weight shards) to ONNX.
@@ -168,14 +168,4 @@ export function convertLayersModel(model: LoadedLayersModel, options: ConvertOpt
     outputs: [{ name: outputName, dims: ['batch', 'out_channels', 'out_height', 'out_width'] }],
     docString: options.docString,
   })
-}
-
-/** Keras kernel [kh, kw, in, out] -> ONNX [out, in, kh, kw]. */
-function hwioToOihw(values: Float32Array, kh: number, kw: number, cin: number, cout: number): Float32Array {
-  const out = new Float32Array(values.length)
-  for (let y = 0; y < kh; y++)
-    for (let x = 0; x < kw; x++)
-      for (let i = 0; i < cin; i++)
-        for (let o = 0; o < cout; o++) out[((o * cin + i) * kh + y) * kw + x] = values[((y * kw + x) * cin + i) * cout + o]!
-  return out
 }
