@@ -1,7 +1,7 @@
 /**
  * Peak RSS of a 4096x4096 x2 upscale job (target <= 2 GB), measured in a child process.
  *
- *   npx tsx bench/upscale-memory.ts [model=esrgan-slim] [side=4096]   writes bench/results/upscale-memory.md
+ *   npx tsx bench/upscale-memory.ts [model=esrgan-slim] [side=4096] [scale=2]   writes bench/results/upscale-memory.md
  *
  * The model changes the run time, not the memory: tiles bound ORT's working set, so what grows
  * with the image is the decoded input, the 8-bit output and the PNG encoder's buffers.
@@ -12,11 +12,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import sharp from 'sharp'
+import { ESRGAN_TILE, esrganAdapters } from '../inference/models/esrgan'
 import { fixture } from '../tests/helpers/images'
 
 const model = process.argv[2] ?? 'esrgan-slim'
 const side = Number(process.argv[3] ?? 4096)
-const scale = 2
+const scale = Number(process.argv[4] ?? 2)
 const dir = await mkdtemp(join(tmpdir(), 'restora-rss-'))
 try {
   // A real photo blown up to the test size, with an alpha channel so that path is measured too.
@@ -31,13 +32,13 @@ try {
   const lines = [
     '# Upscale memory (bench/upscale-memory.ts)',
     '',
-    `One ${side}x${side} RGBA PNG upscaled x${scale} with ${model} in a child process, every model loaded as the service does, default tiles (128 px core, 16 px margin), ORT_INTRA_OP_THREADS=${process.env.ORT_INTRA_OP_THREADS ?? 'all cores'}.`,
+    `One ${side}x${side} RGBA PNG upscaled x${scale} with ${model} in a child process, every model loaded as the service does, tiles of ${ESRGAN_TILE.size} px cores with ${ESRGAN_TILE.margin} px margins, ORT_INTRA_OP_THREADS=${process.env.ORT_INTRA_OP_THREADS ?? 'all cores'}.`,
     'Input and output limits were raised for the run (the defaults, 16 MP in and 64 MP out, refuse a 4096x4096 x2 job).',
     '',
     '| measure | value |',
     '|---|---|',
     `| peak RSS of the job process (getrusage maxrss) | **${r.maxRssMiB.toFixed(0)} MiB** (target <= 2048) |`,
-    `| RSS after loading all ${'12'} sessions, before the job | ${r.rssAfterLoadMiB.toFixed(0)} MiB |`,
+    `| RSS after loading all ${esrganAdapters.reduce((n, a) => n + a.variant.scales.length, 0)} sessions, before the job | ${r.rssAfterLoadMiB.toFixed(0)} MiB |`,
     `| output | ${r.width}x${r.height} PNG, ${(r.outBytes / 2 ** 20).toFixed(0)} MiB |`,
     `| wall time (decode, tiles, encode) | ${r.seconds.toFixed(0)} s |`,
     '',

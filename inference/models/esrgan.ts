@@ -16,8 +16,7 @@ export interface EsrganVariant {
 }
 
 /** Tile geometry: 128 px cores keep ORT's working set in cache; 16 px of context hides seams. */
-const TILE_SIZE = Number(process.env.TILE_SIZE) || 128
-const TILE_MARGIN = Number(process.env.TILE_MARGIN) || 16
+export const ESRGAN_TILE = { size: Number(process.env.TILE_SIZE) || 128, margin: Number(process.env.TILE_MARGIN) || 16 }
 
 export function esrganAdapter(variant: EsrganVariant): ModelAdapter & { variant: EsrganVariant } {
   const onnxFile = (scale: number) => `${variant.id}-x${scale}.onnx`
@@ -35,7 +34,7 @@ export function esrganAdapter(variant: EsrganVariant): ModelAdapter & { variant:
       return runTiled(
         image,
         { scale: options.scale, valueRange: variant.valueRange, run: (input, h, w) => runImageSession(session, input, h, w) },
-        { tileSize: TILE_SIZE, margin: TILE_MARGIN, signal: context.signal, onProgress: context.onProgress },
+        { tileSize: ESRGAN_TILE.size, margin: ESRGAN_TILE.margin, signal: context.signal, onProgress: context.onProgress },
       )
     },
   }
