@@ -37,9 +37,9 @@ export const MAXIM_TILE = 256
 const MAXIM_MARGIN = Number(process.env.MAXIM_TILE_MARGIN) || 16
 
 /**
- * MAXIM needs ~120 us of 2-core CPU per output pixel (bench/results/maxim-speed.md): 4 MP take
- * about 8 minutes, inside a job's 15. Bigger photos are refused up front with that reason;
- * MAXIM_MAX_INPUT_PIXELS raises it for machines with more cores.
+ * MAXIM needs ~115 us of 2-core CPU per output pixel (5.7 s per 224 px tile core in
+ * bench/results/maxim-speed.md): 4 MP take about 8 minutes, inside a job's 15. Bigger photos are
+ * refused up front with that reason; MAXIM_MAX_INPUT_PIXELS raises it for machines with more cores.
  */
 export const maximMaxInputPixels = () => intFromEnv(process.env.MAXIM_MAX_INPUT_PIXELS, 4_000_000)
 
