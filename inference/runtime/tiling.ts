@@ -69,8 +69,8 @@ export async function runTiled(image: Pixels, model: TileModel, options: TileOpt
   const feather = Math.min(options.feather ?? 0, 2 * options.margin, options.tileSize)
   const rows = planAxis(image.height, options.tileSize, options.margin)
   const cols = planAxis(image.width, options.tileSize, options.margin)
-  const rowWeights = axisWeights(rows, feather, scale)
-  const colWeights = axisWeights(cols, feather, scale)
+  const rowWeights = feather > 0 ? axisWeights(rows, feather, scale) : []
+  const colWeights = feather > 0 ? axisWeights(cols, feather, scale) : []
   const outWidth = image.width * scale
   const output = new Uint8Array(outWidth * image.height * scale * 3)
   const total = rows.length * cols.length
