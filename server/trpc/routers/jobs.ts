@@ -35,7 +35,7 @@ async function admit(app: App, userSub: string, steps: StepSpec[], count: number
   if (active + count > app.config.maxActiveJobsPerUser)
     throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `You have ${active} unfinished jobs; the limit is ${app.config.maxActiveJobsPerUser}. Wait for some to finish.` })
   const tasks = new Set(steps.map((s) => s.task))
-  const catalogue = await fetchCatalogue(Object.fromEntries(Object.entries(app.config.services).filter(([task]) => tasks.has(task as StepSpec['task']))))
+  const catalogue = await fetchCatalogue(Object.fromEntries(Object.entries(app.config.services).filter(([task]) => tasks.has(task as StepSpec['task']))), false)
   return new Map(catalogue.flatMap(({ info }) => info.models.map((m) => [m.id, m] as const)))
 }
 
