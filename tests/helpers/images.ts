@@ -13,6 +13,13 @@ export async function loadRgb(name: string, crop?: { left: number; top: number; 
   return { width: info.width, height: info.height, channels: 3, data: new Uint8Array(data) }
 }
 
+/** Interleaved RGB (HWC, as images and TF.js hold it) to planar (CHW, as the ONNX models take it). */
+export function hwcToChw(hwc: ArrayLike<number>, plane: number): Float32Array {
+  const chw = new Float32Array(3 * plane)
+  for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) chw[c * plane + p] = hwc[p * 3 + c]!
+  return chw
+}
+
 export async function resize(pixels: Pixels, width: number, height: number, kernel: 'cubic' | 'lanczos3' = 'cubic'): Promise<Pixels> {
   const { data, info } = await sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: 3 } })
     .resize(width, height, { kernel, fit: 'fill' })

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { packageDir } from '../../inference/convert/catalogue'
 import { convertGraphModel, loadGraphModel } from '../../inference/convert/tfjs-graph-to-onnx'
 import { graphModelPackages } from '../../inference/models/maxim'
+import { hwcToChw } from '../helpers/images'
 import { readReference, REFERENCE_SIZE, referenceInput, weightsHash } from '../helpers/tfjs-references'
 
 const SIZE = REFERENCE_SIZE
@@ -13,9 +14,7 @@ const toByte = (v: number) => Math.min(255, Math.max(0, v * 255))
 async function runConverted(npmPackage: string, nhwc: Float32Array, fuse: boolean) {
   const { bytes, stats } = convertGraphModel(await loadGraphModel(join(packageDir(npmPackage), 'models/model.json')), { inputShape: [1, SIZE, SIZE, 3], fuse })
   const session = await ort.InferenceSession.create(bytes)
-  const chw = new Float32Array(3 * plane)
-  for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) chw[c * plane + p] = nhwc[p * 3 + c]!
-  const out = await session.run({ input: new ort.Tensor('float32', chw, [1, 3, SIZE, SIZE]) })
+  const out = await session.run({ input: new ort.Tensor('float32', hwcToChw(nhwc, plane), [1, 3, SIZE, SIZE]) })
   await session.release()
   expect(out.output!.dims).toEqual([1, 3, SIZE, SIZE])
   return { chw: out.output!.data as Float32Array, stats }

@@ -4,7 +4,7 @@ import * as ort from 'onnxruntime-node'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { packageDir } from '../../inference/convert/catalogue'
 import { convertLayersModel, loadLayersModel } from '../../inference/convert/tfjs-layers-to-onnx'
-import { loadRgb } from '../helpers/images'
+import { hwcToChw, loadRgb } from '../helpers/images'
 import { loadUpscalerModel, upscalerDefinition } from '../helpers/tfjs-models'
 
 /** The same weights through UpscalerJS's own runtime (TF.js, cpu backend) and through our ONNX conversion. */
@@ -32,10 +32,7 @@ describe.each(CASES)('esrgan-%s x%i converted to ONNX', (variant, scale, side) =
     const expected = (reference.predict(tf.tensor4d(input, [1, side, side, 3])) as tf.Tensor).dataSync() as Float32Array
 
     const session = await ort.InferenceSession.create(convertLayersModel(await loadLayersModel(modelJson)))
-    const plane = side * side
-    const chw = new Float32Array(3 * plane)
-    for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) chw[c * plane + p] = input[p * 3 + c]!
-    const out = await session.run({ input: new ort.Tensor('float32', chw, [1, 3, side, side]) })
+    const out = await session.run({ input: new ort.Tensor('float32', hwcToChw(input, side * side), [1, 3, side, side]) })
     const actual = out.output!.data as Float32Array
     const outSide = side * scale
     expect(out.output!.dims).toEqual([1, 3, outSide, outSide])
