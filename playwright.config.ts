@@ -24,7 +24,7 @@ export default defineConfig({
     trace: 'retain-on-failure',
   },
   webServer: {
-    command: `node --import tsx scripts/dev.ts --prod --web-port ${PORT} --cognito-port ${process.env.E2E_COGNITO_PORT ?? 9529} --service-port ${process.env.E2E_SERVICE_PORT ?? 8301} --data-dir ${process.env.E2E_DATA_DIR ?? '.data-e2e'}`,
+    command: `node --import tsx scripts/dev.ts --prod --web-port ${PORT} --cognito-port ${process.env.E2E_COGNITO_PORT ?? 9529} --service-port-offset ${process.env.E2E_SERVICE_PORT_OFFSET ?? 200} --data-dir ${process.env.E2E_DATA_DIR ?? '.data-e2e'}`,
     url: `http://127.0.0.1:${PORT}/api/health`,
     // /api/health waits for every service; the two MAXIM services load seven 64-100 MB graphs.
     timeout: 400_000,

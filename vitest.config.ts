@@ -1,23 +1,41 @@
 import { defineConfig } from 'vitest/config'
 
+/**
+ * One project per kind of test (README, "Tests"). Only `integration` starts the stack (PostgreSQL,
+ * the Cognito emulator, the inference services); the others need none of it, and only `quality`
+ * and `tfjs` run real weights. `npm test` (scripts/test.ts) runs them in a schedule of its own.
+ */
 export default defineConfig({
   // trpc-nuxt imports h3's helpers through Nuxt's '#imports'; outside Nuxt they come from h3 itself.
   resolve: { alias: { '#imports': 'h3' } },
   test: {
-    include: ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/infra/**/*.test.ts'],
-    // The Cognito emulator and every inference service; a pass that needs none of them sets TEST_STACK=off.
-    globalSetup: process.env.TEST_STACK === 'off' ? [] : ['tests/helpers/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Model runs use every core; running test files one at a time keeps timings sane on 2 cores.
-    fileParallelism: false,
     env: { LOG_LEVEL: 'warn' },
     server: { deps: { inline: ['trpc-nuxt'] } },
+    projects: [
+      // Pure logic and plumbing (generated models, fake sessions): seconds, so files run side by side.
+      { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
+      { extends: true, test: { name: 'infra', include: ['tests/infra/**/*.test.ts'] } },
+      // Real models, which use every core: one file at a time, except in npm test, which runs two at once (niced) so
+      // that a file in single-threaded JavaScript (text removal under coverage) leaves the other core to ORT.
+      {
+        extends: true,
+        test: { name: 'quality', include: ['tests/quality/**/*.test.ts'], exclude: ['tests/quality/convert-parity.test.ts'], fileParallelism: false },
+      },
+      // UpscalerJS's TF.js runs in JavaScript, which V8's coverage slows about tenfold: a project of its own, run without coverage.
+      { extends: true, test: { name: 'tfjs', include: ['tests/quality/convert-parity.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'integration', include: ['tests/integration/**/*.test.ts'], globalSetup: ['tests/helpers/global-setup.ts'], fileParallelism: false },
+      },
+    ],
     coverage: {
       provider: 'v8',
-      include: ['server/**', 'inference/**'],
-      // Entry files that only call startService() run as child processes in every test.
-      exclude: ['inference/service/upscale.ts', 'inference/service/denoise.ts', 'inference/service/remove-text.ts', 'inference/service/enhance.ts', 'server/plugins/**'],
+      // TypeScript only: the SQL migrations and drizzle's JSON snapshots are not code.
+      include: ['server/**/*.ts', 'inference/**/*.ts'],
+      // The service entry only starts a service; it runs as a child process, outside the coverage.
+      exclude: ['inference/service/main.ts', 'server/plugins/**'],
       reporter: ['text-summary', 'json-summary'],
       reportsDirectory: 'test-results/coverage',
       thresholds: { lines: 85 },

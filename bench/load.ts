@@ -14,17 +14,47 @@ const USERS = Number(values.users)
 const SECONDS = Number(values.seconds)
 const webPort = await freePort()
 const base = `http://127.0.0.1:${webPort}`
-const stack = startProcess('stack', process.execPath, ['--import', 'tsx', 'scripts/dev.ts', '--prod', '--web-port', String(webPort), '--cognito-port', String(await freePort()), '--service-port', String(20000 + (webPort % 20000)), '--data-dir', `/tmp/restora-load-${webPort}`], { LOG_LEVEL: 'warn', MAX_ACTIVE_JOBS_PER_USER: '5', MAX_JOBS_PER_MINUTE_PER_USER: '1000' }, { quiet: true })
+const stack = startProcess(
+  'stack',
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    'scripts/dev.ts',
+    '--prod',
+    '--web-port',
+    String(webPort),
+    '--cognito-port',
+    String(await freePort()),
+    '--service-port-offset',
+    String(20000 + (webPort % 20000) - 8101),
+    '--data-dir',
+    `/tmp/restora-load-${webPort}`,
+  ],
+  { LOG_LEVEL: 'warn', MAX_ACTIVE_JOBS_PER_USER: '5', MAX_JOBS_PER_MINUTE_PER_USER: '1000' },
+  { quiet: true },
+)
 try {
   await waitFor(`${base}/api/health`, stack, 300_000)
-  const image = new Uint8Array(await sharp({ create: { width: 64, height: 64, channels: 3, background: '#8a6' } }).png().toBuffer())
+  const image = new Uint8Array(
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: '#8a6' } })
+      .png()
+      .toBuffer(),
+  )
 
   // One account per simulated user, signed up through the API (confirmed at once locally).
   const sessions = await Promise.all(
     Array.from({ length: USERS }, async (_, i) => {
-      const response = await fetch(`${base}/api/trpc/auth.signUp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: `load-${webPort}-${i}@example.com`, password: 'load-test-password' }) })
+      const response = await fetch(`${base}/api/trpc/auth.signUp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: `load-${webPort}-${i}@example.com`, password: 'load-test-password' }),
+      })
       if (!response.ok) throw new Error(`sign-up ${i}: HTTP ${response.status}`)
-      return response.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
+      return response.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; ')
     }),
   )
 
@@ -38,7 +68,15 @@ try {
     for (const line of out.split('\n')) {
       const match = /^\s*(\d+)\s+(.*)$/.exec(line)
       if (!match) continue
-      const name = /cognito-local/.test(match[2]!) ? 'cognito' : /upscale\.ts/.test(match[2]!) ? 'upscale service' : /remove-text\.ts/.test(match[2]!) ? 'remove-text service' : /\.output\/server/.test(match[2]!) ? 'orchestrator (Nuxt)' : null
+      const name = /cognito-local/.test(match[2]!)
+        ? 'cognito'
+        : /upscale\.ts/.test(match[2]!)
+          ? 'upscale service'
+          : /remove-text\.ts/.test(match[2]!)
+            ? 'remove-text service'
+            : /\.output\/server/.test(match[2]!)
+              ? 'orchestrator (Nuxt)'
+              : null
       if (name) peakRss.set(name, Math.max(peakRss.get(name) ?? 0, Number(match[1]) / 1024))
     }
   }
@@ -86,7 +124,10 @@ Each user signs up, then creates upscale x2 (fast) jobs of a 64x64 PNG back to b
 | measure | value |
 |---|---|
 | jobs.create requests | ${latencies.length} |
-| answers by HTTP status | ${[...statuses].sort().map(([code, count]) => `${code}: ${count}`).join(', ')} |
+| answers by HTTP status | ${[...statuses]
+    .sort()
+    .map(([code, count]) => `${code}: ${count}`)
+    .join(', ')} |
 | 5xx answers | ${fiveXX} |
 | jobs.create latency p50 / p95 / max | ${pct(50)} / ${pct(95)} / ${latencies.at(-1)!.toFixed(0)} ms |
 | accepted jobs and how they ended | ${created.length}: ${[...outcomes].map(([s, c]) => `${s} ${c}`).join(', ')} |

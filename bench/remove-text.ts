@@ -28,7 +28,11 @@ for (const sample of set) {
     if (found.some((f) => iou(f.box, truth) >= 0.5)) hits++
   }
   const mask = maskFromBoxes(sample.clean.width, sample.clean.height, found)
-  const results = { 'text left in': sample.overlaid, 'blur fill': await blurFill(sample.overlaid, mask), 'Telea (default)': inpaintTelea(sample.overlaid, mask) }
+  const results = {
+    'text left in': sample.overlaid,
+    'blur fill': await blurFill(sample.overlaid, mask),
+    'Telea (default)': inpaintTelea(sample.overlaid, mask),
+  }
   for (const [name, image] of Object.entries(results)) {
     methods[name as keyof typeof methods].psnr += maskedPsnr(image, sample.clean, mask) / set.length
     methods[name as keyof typeof methods].ssim += maskedSsim(image, sample.clean, mask) / set.length
@@ -58,7 +62,9 @@ Inside the detected mask, mean over the set, against the clean original:
 
 | method | PSNR (dB) | SSIM |
 |---|---|---|
-${Object.entries(methods).map(([name, m]) => `| ${name} | ${m.psnr.toFixed(2)} | ${m.ssim.toFixed(3)} |`).join('\n')}
+${Object.entries(methods)
+  .map(([name, m]) => `| ${name} | ${m.psnr.toFixed(2)} | ${m.ssim.toFixed(3)} |`)
+  .join('\n')}
 
 Masked SSIM favours "text left in": most pixels of a text box are background between and around
 the letters, which leaving the text keeps exactly and an inpainter replaces with a guess. PSNR ranks

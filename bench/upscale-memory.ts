@@ -24,11 +24,24 @@ try {
   const input = join(dir, 'input.png')
   await sharp(fixture('astronaut.png')).resize(side, side, { kernel: 'lanczos3' }).ensureAlpha(1).png({ compressionLevel: 1 }).toFile(input)
   const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/lib/rss-job.ts', input, model, String(scale)], {
-    env: { ...process.env, MAX_INPUT_PIXELS: String(side * side), MAX_OUTPUT_PIXELS: String(side * side * scale * scale), MAX_INPUT_BYTES: String(1 << 30), LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      MAX_INPUT_PIXELS: String(side * side),
+      MAX_OUTPUT_PIXELS: String(side * side * scale * scale),
+      MAX_INPUT_BYTES: String(1 << 30),
+      LOG_LEVEL: 'warn',
+    },
     maxBuffer: 1 << 24,
   })
   process.stderr.write(stderr)
-  const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as { maxRssMiB: number; rssAfterLoadMiB: number; seconds: number; width: number; height: number; outBytes: number }
+  const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+    maxRssMiB: number
+    rssAfterLoadMiB: number
+    seconds: number
+    width: number
+    height: number
+    outBytes: number
+  }
   const lines = [
     '# Upscale memory (bench/upscale-memory.ts)',
     '',

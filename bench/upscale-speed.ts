@@ -14,7 +14,8 @@ import { availableParallelism, cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import * as ort from 'onnxruntime-node'
-import { ensureConverted } from '../inference/convert/catalogue'
+import { ensureConverted } from '../inference/convert/cache'
+import type { ConvertSource } from '../inference/models/adapter'
 import { OnnxGraphBuilder } from '../inference/convert/onnx-graph'
 import { esrganAdapters } from '../inference/models/esrgan'
 import { runTiled } from '../inference/runtime/tiling'
@@ -23,7 +24,13 @@ import { countConvFlops } from './lib/flops'
 import { loadUpscalerModel } from '../tests/helpers/tfjs-models'
 
 const THREADS = availableParallelism()
-const results: Record<string, unknown> = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: THREADS, ort: ort.env.versions?.common, loadavgAtStart: loadavg() }
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  cpu: cpus()[0]?.model,
+  cores: THREADS,
+  ort: ort.env.versions?.common,
+  loadavgAtStart: loadavg(),
+}
 const md: string[] = []
 const log = (line = '') => {
   console.log(line)
@@ -51,7 +58,11 @@ function createSession(model: string | Uint8Array, t: Tuning) {
 
 /** Best and median seconds of `runs` timed runs after `warmup` untimed ones. */
 async function timeSession(session: ort.InferenceSession, dims: number[], runs: number, warmup = 2) {
-  const input = new ort.Tensor('float32', Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => (i * 37) % 255), dims)
+  const input = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => (i * 37) % 255),
+    dims,
+  )
   const feeds = { [session.inputNames[0]!]: input }
   for (let i = 0; i < warmup; i++) await session.run(feeds)
   const times: number[] = []
@@ -87,13 +98,17 @@ const pct = (x: number) => `${(100 * x).toFixed(0)} %`
 const f1 = (x: number) => x.toFixed(1)
 const modelPath = async (id: string, scale: number) => {
   const adapter = esrganAdapters.find((a) => a.info.id === id)!
-  return (await ensureConverted(adapter.weights.find((w) => w.onnxFile === `${id}-x${scale}.onnx`)!)).path
+  return (await ensureConverted(adapter.sources.find((s) => s.kind === 'convert' && s.file === `${id}-x${scale}.onnx`) as ConvertSource)).path
 }
 
 // --- 1. Conv peak -----------------------------------------------------------------------------
 log(`# Upscale speed (bench/upscale-speed.ts)`)
 log()
-log(`${results.cpu}, ${THREADS} cores (shared with other work: load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} at start), onnxruntime-node ${results.ort}, @tensorflow/tfjs ${tf.version.tfjs}.`)
+log(
+  `${results.cpu}, ${THREADS} cores (shared with other work: load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ')} at start), onnxruntime-node ${results.ort}, @tensorflow/tfjs ${tf.version.tfjs}.`,
+)
 log()
 const peak1 = await convPeak({ ...DEFAULT_TUNING, threads: 1 })
 const peak = await convPeak()
@@ -122,7 +137,10 @@ async function tfjsSeconds(backend: string, npmPackage: string, scale: number, v
   await tf.setBackend(backend)
   await tf.ready()
   const model = await loadUpscalerModel(tf, npmPackage, scale)
-  const input = tf.tensor4d(Float32Array.from(crop.data, (v) => (v * valueRange) / 255), [1, SIDE, SIDE, 3])
+  const input = tf.tensor4d(
+    Float32Array.from(crop.data, (v) => (v * valueRange) / 255),
+    [1, SIDE, SIDE, 3],
+  )
   tf.tidy(() => (model.predict(tf.zeros([1, 16, 16, 3])) as tf.Tensor).dataSync()) // kernels and weights warm
   let best = Infinity
   for (let i = 0; i < runs; i++) {
@@ -162,7 +180,9 @@ for (const adapter of esrganAdapters) {
 results.speed = speed
 log(`## ORT vs UpscalerJS's runtime, ${SIDE}x${SIDE} crop of chelsea.png, one untiled run`)
 log()
-log(`TF.js: best of ${2} runs (1 for thick) after a warm-up; ORT: best of 10 (5 for thick) with ${THREADS} intra-op threads, median/best in brackets; the fraction is of the conv peak measured just before and after that model.`)
+log(
+  `TF.js: best of ${2} runs (1 for thick) after a warm-up; ORT: best of 10 (5 for thick) with ${THREADS} intra-op threads, median/best in brackets; the fraction is of the conv peak measured just before and after that model.`,
+)
 log()
 log(`| model | GFLOP | TF.js cpu | TF.js wasm | ORT | vs cpu | vs wasm | ORT GFLOP/s | of peak |`)
 log(`|---|---|---|---|---|---|---|---|---|`)
@@ -228,12 +248,16 @@ for (const [label, t] of variantsOfOptions) {
   let best = Infinity
   for (let round = 0; round < 3; round++) {
     const started = performance.now()
-    await Promise.all(sessions.map(async (s) => { for (let i = 0; i < 2; i++) await s.run({ input }) }))
+    await Promise.all(
+      sessions.map(async (s) => {
+        for (let i = 0; i < 2; i++) await s.run({ input })
+      }),
+    )
     best = Math.min(best, (performance.now() - started) / 1000)
   }
   const tilesPerSecond = (2 * THREADS) / best
   optionResults.push({ label: 'concurrent', tilesPerSecond })
-  log(`| ${THREADS} concurrent sessions x 1 thread (total) | ${tilesPerSecond.toFixed(2)} | ${f1(tileFlops * tilesPerSecond / 1e9)} | |`)
+  log(`| ${THREADS} concurrent sessions x 1 thread (total) | ${tilesPerSecond.toFixed(2)} | ${f1((tileFlops * tilesPerSecond) / 1e9)} | |`)
   for (const s of sessions) await s.release()
 }
 results.sessionOptions = optionResults
@@ -253,12 +277,20 @@ for (const id of ['esrgan-slim', 'esrgan-medium']) {
   const adapter = esrganAdapters.find((a) => a.info.id === id)!
   const session = await createSession(path, DEFAULT_TUNING)
   const useful = await countConvFlops(path, 512, 512)
-  for (const [tileSize, margin] of [[128, 16], [224, 16], [256, 16]] as const) {
+  for (const [tileSize, margin] of [
+    [128, 16],
+    [224, 16],
+    [256, 16],
+  ] as const) {
     const peakHere = await convPeak()
-    const model = { scale: 2, valueRange: adapter.variant.valueRange, run: async (input: Float32Array, h: number, w: number) => {
-      const out = await session.run({ input: new ort.Tensor('float32', input, [1, 3, h, w]) })
-      return out.output!.data as Float32Array
-    } }
+    const model = {
+      scale: 2,
+      valueRange: adapter.variant.valueRange,
+      run: async (input: Float32Array, h: number, w: number) => {
+        const out = await session.run({ input: new ort.Tensor('float32', input, [1, 3, h, w]) })
+        return out.output!.data as Float32Array
+      },
+    }
     const started = performance.now()
     await runTiled(astronaut, model, { tileSize, margin })
     const seconds = (performance.now() - started) / 1000
@@ -270,7 +302,11 @@ for (const id of ['esrgan-slim', 'esrgan-medium']) {
 results.servicePath = serviceRows
 results.loadavgAtEnd = loadavg()
 log()
-log(`Load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' / ')}.`)
+log(
+  `Load average at the end: ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ')}.`,
+)
 
 await mkdir('bench/results', { recursive: true })
 await writeFile('bench/results/upscale-speed.md', md.join('\n') + '\n')

@@ -28,7 +28,12 @@ export function createApiClient(baseUrl: string) {
         condition: (op) => op.type === 'subscription',
         // The CLI polls jobs.get instead: Node has no EventSource to carry the cookies.
         true: httpSubscriptionLink({ url }),
-        false: splitLink({ condition: (op) => isNonJsonSerializable(op.input), true: httpLink({ url, fetch: cookieFetch }), false: httpBatchLink({ url, fetch: cookieFetch }) }),
+        // Uploads and other mutations go one per request (the server refuses batched mutations).
+        false: splitLink({
+          condition: (op) => op.type === 'mutation' || isNonJsonSerializable(op.input),
+          true: httpLink({ url, fetch: cookieFetch }),
+          false: httpBatchLink({ url, fetch: cookieFetch, maxItems: 10 }),
+        }),
       }),
     ],
   })

@@ -2,79 +2,91 @@
 //   restora upscale <file|folder> [-o out] [--scale 4] [--model esrgan-medium]
 //   restora denoise <file|folder> [-o out] [--model ...]
 //   restora enhance <file|folder> --model maxim-dehazing-outdoor   (deblur, dehaze, low light, retouch)
-//   restora remove-text <file|folder> [-o out]
+//   restora remove-text <file|folder> [-o out] [--mask mask.png] [--option maskMode=user]
 //   restora pipeline <file|folder> --steps upscale:esrgan-medium:2,upscale:esrgan-medium:2 [-o out]
+//   restora models   (each model's capabilities and options, for --model and --option key=value)
+// Options are checked against the model's own schema (from the server) before anything is uploaded.
 // Server and account: RESTORA_URL (default http://127.0.0.1:3000), RESTORA_EMAIL, RESTORA_PASSWORD.
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { basename, extname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { SingleBar, Presets } from 'cli-progress'
-import { createJobFormData, type JobView, type StepSpec } from '../contracts/api'
-import { ModelTask } from '../contracts/service'
+import { createJobFormData, type JobView } from '../contracts/api'
+import { isUnfinished, jobFraction } from '../contracts/job-progress'
 import { errorMessage } from '../lib/error-message'
 import { createApiClient, type ApiClient } from './client'
+import { COMMANDS, describeModels, parsePipeline, resolveSteps } from './steps'
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif'])
-const DEFAULT_MODEL: Record<ModelTask, string> = { upscale: 'esrgan-medium', denoise: 'maxim-denoising', enhance: 'maxim-deblurring', 'remove-text': 'text-removal' }
-
-export function parsePipeline(command: string, values: { steps?: string; scale?: string; model?: string }): StepSpec[] {
-  if (command === 'pipeline') {
-    if (!values.steps) throw new Error('pipeline needs --steps task:model[:scale],...')
-    return values.steps.split(',').map((part) => {
-      const [task, model, scale] = part.split(':')
-      const parsed = ModelTask.safeParse(task)
-      if (!parsed.success) throw new Error(`Unknown task '${task}' in --steps (use ${ModelTask.options.join(', ')})`)
-      return { task: parsed.data, model: model || DEFAULT_MODEL[parsed.data], scale: Number(scale ?? 1) }
-    })
-  }
-  const task = ModelTask.safeParse(command)
-  if (!task.success) throw new Error(`Unknown command '${command}'. Use upscale, denoise, enhance, remove-text or pipeline.`)
-  return [{ task: task.data, model: values.model ?? DEFAULT_MODEL[task.data], scale: Number(values.scale ?? (task.data === 'upscale' ? 4 : 1)) }]
-}
+const USAGE = [
+  `usage: restora <${COMMANDS.join('|')}> <file|folder> [-o out] [--scale N] [--model ID] [--option key=value]...`,
+  '                [--mask file.png] [--steps task:model:scale,...]',
+  '       restora models',
+].join('\n')
 
 async function inputsOf(path: string): Promise<string[]> {
   if (!(await stat(path)).isDirectory()) return [path]
-  return (await readdir(path)).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase())).sort().map((f) => join(path, f))
+  return (await readdir(path))
+    .filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase()))
+    .sort()
+    .map((f) => join(path, f))
 }
 
 async function waitForJob(api: ApiClient, id: string, onProgress: (job: JobView) => void): Promise<JobView> {
   for (;;) {
     const job = await api.jobs.get.query({ id })
     onProgress(job)
-    if (job.status !== 'queued' && job.status !== 'running') return job
+    if (!isUnfinished(job.status)) return job
     await new Promise((r) => setTimeout(r, 300))
   }
 }
 
-function jobFraction(job: JobView): number {
-  const steps = job.steps
-  return steps.reduce((sum, s) => sum + (s.status === 'succeeded' ? 1 : s.progress && s.progress.total ? s.progress.done / s.progress.total : 0), 0) / steps.length
+async function signIn(api: ApiClient) {
+  const email = process.env.RESTORA_EMAIL
+  const password = process.env.RESTORA_PASSWORD
+  if (!email || !password) throw new Error('Set RESTORA_EMAIL and RESTORA_PASSWORD (your account on the server).')
+  await api.auth.signIn.mutate({ email, password })
 }
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { output: { type: 'string', short: 'o' }, scale: { type: 'string' }, model: { type: 'string' }, steps: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      output: { type: 'string', short: 'o' },
+      scale: { type: 'string' },
+      model: { type: 'string' },
+      steps: { type: 'string' },
+      option: { type: 'string', multiple: true },
+      mask: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   })
   const [command, target] = positionals
+  const baseUrl = process.env.RESTORA_URL ?? 'http://127.0.0.1:3000'
+  const { api, download } = createApiClient(baseUrl)
+  if (command === 'models' && !values.help) {
+    await signIn(api)
+    console.log(describeModels((await api.models.list.query()).models))
+    return 0
+  }
   if (values.help || !command || !target) {
-    console.log('usage: restora <upscale|denoise|enhance|remove-text|pipeline> <file|folder> [-o out] [--scale N] [--model ID] [--steps task:model:scale,...]')
+    console.log(USAGE)
     return values.help ? 0 : 2
   }
-  const steps = parsePipeline(command, values)
+  const requested = parsePipeline(command, values)
   const files = await inputsOf(target)
   if (files.length === 0) throw new Error(`No images in ${target}`)
   const folderMode = files.length > 1 || (await stat(target)).isDirectory()
   const outDir = folderMode ? (values.output ?? `${target.replace(/\/$/, '')}-restored`) : null
   if (outDir) await mkdir(outDir, { recursive: true })
 
-  const baseUrl = process.env.RESTORA_URL ?? 'http://127.0.0.1:3000'
-  const { api, download } = createApiClient(baseUrl)
-  const email = process.env.RESTORA_EMAIL
-  const password = process.env.RESTORA_PASSWORD
-  if (!email || !password) throw new Error('Set RESTORA_EMAIL and RESTORA_PASSWORD (your account on the server).')
-  await api.auth.signIn.mutate({ email, password })
+  await signIn(api)
+  const catalogue = (await api.models.list.query()).models
+  const steps = resolveSteps(requested.steps, catalogue, requested.shared)
+  const usedModels = steps.map((step) => catalogue.find((m) => m.id === step.model)!)
+  if (values.mask && !usedModels.some((m) => m.capabilities.mask)) throw new Error('--mask: no step of this pipeline takes a mask.')
+  const mask = values.mask ? new File([await readFile(values.mask)], basename(values.mask), { type: 'image/png' }) : undefined
 
   const bar = new SingleBar({ format: ' {bar} {percentage}% | {value}/{total} images | {file}', hideCursor: true }, Presets.shades_classic)
   bar.start(files.length, 0, { file: '' })
@@ -83,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
     const name = basename(file)
     try {
       const image = new File([await readFile(file)], name)
-      const created = await api.jobs.create.mutate(createJobFormData({ image, steps }))
+      const created = await api.jobs.create.mutate(createJobFormData({ image, steps, mask }))
       const job = await waitForJob(api, created.id, (j) => bar.update(index + jobFraction(j), { file: name }))
       if (job.status !== 'succeeded') throw new Error(job.error?.message ?? `job ${job.status}`)
       await api.auth.me.query() // refreshes the session cookie if the access token expired meanwhile

@@ -23,7 +23,11 @@ function byCode(code: string | undefined, message: string): FriendlyError {
     case 'bad_image':
     case 'bad_request':
     case 'BAD_REQUEST':
-      return { message, hint: /service is running/.test(message) ? 'That model service is not running right now; choose another task.' : HINTS.badImage, retry: false }
+      return {
+        message,
+        hint: /service is running/.test(message) ? 'That model service is not running right now; choose another task.' : HINTS.badImage,
+        retry: false,
+      }
     case 'too_large':
     case 'PAYLOAD_TOO_LARGE':
       return { message, hint: HINTS.tooLarge, retry: false }

@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { Detection, ImageLimits, MaskMode, ModelInfo, ModelTask, ServiceErrorCode, TASK_TITLES } from './service'
+import { Detection, ImageLimits, MaskMode, ModelInfo, ModelTask, outputScale, ServiceErrorCode, StepOptions } from './service'
+import { TASKS } from './tasks'
 
 /** Schemas of the public tRPC API, shared by the router and the pages (types flow from here). */
 
@@ -9,7 +10,10 @@ export const Credentials = z.object({
 })
 export type Credentials = z.infer<typeof Credentials>
 
-export const ConfirmationCode = z.string().trim().regex(/^\d{4,8}$/, 'Enter the code from the email (digits only).')
+export const ConfirmationCode = z
+  .string()
+  .trim()
+  .regex(/^\d{4,8}$/, 'Enter the code from the email (digits only).')
 export const ConfirmSignUpInput = z.object({ email: Credentials.shape.email, code: ConfirmationCode })
 export const ForgotPasswordInput = z.object({ email: Credentials.shape.email })
 export const ResetPasswordInput = z.object({ email: Credentials.shape.email, code: ConfirmationCode, password: Credentials.shape.password })
@@ -17,23 +21,33 @@ export const ResetPasswordInput = z.object({ email: Credentials.shape.email, cod
 export const SessionUser = z.object({ sub: z.string(), username: z.string(), email: z.string().nullable() })
 export type SessionUser = z.infer<typeof SessionUser>
 
-/** One step of a job: which model runs and with which options. */
-export const StepSpec = z.object({
-  task: ModelTask,
-  model: z.string().min(1).max(64),
-  scale: z.coerce.number().int().min(1).max(8).default(1),
-})
+/**
+ * One step of a job: which model runs and with which options (the model's schema, in its ModelInfo,
+ * says which it takes; the orchestrator checks them before accepting the job). A top-level `scale`,
+ * as clients before options sent it, is read as `options.scale`.
+ */
+export const StepSpec = z
+  .object({
+    task: ModelTask,
+    model: z.string().min(1).max(64),
+    options: StepOptions.default({}),
+    /** @deprecated read as options.scale */
+    scale: z.coerce.number().int().min(1).max(8).optional(),
+  })
+  .transform(({ scale, ...step }) => (scale === undefined ? step : { ...step, options: { scale, ...step.options } }))
 export type StepSpec = z.infer<typeof StepSpec>
+/** A step as clients may send it (options may be partial; `scale` may still sit at the top level). */
+export type StepInput = z.input<typeof StepSpec>
 
 /** A step as people read it: "Upscale ×4", "Denoise". */
-export const stepTitle = (step: Pick<StepSpec, 'task' | 'scale'>) => (step.task === 'upscale' ? `Upscale ×${step.scale}` : TASK_TITLES[step.task])
+export const stepTitle = (step: Pick<StepSpec, 'task' | 'options'>) => {
+  const scale = outputScale(step.options)
+  return scale === 1 ? TASKS[step.task].title : `${TASKS[step.task].title} ×${scale}`
+}
 
 /** A job runs its steps in order, each on the previous one's output (e.g. denoise -> upscale x2). */
 export const MAX_PIPELINE_STEPS = 5
-export const Pipeline = z
-  .array(StepSpec)
-  .min(1, 'Choose at least one step.')
-  .max(MAX_PIPELINE_STEPS, `A pipeline has at most ${MAX_PIPELINE_STEPS} steps.`)
+export const Pipeline = z.array(StepSpec).min(1, 'Choose at least one step.').max(MAX_PIPELINE_STEPS, `A pipeline has at most ${MAX_PIPELINE_STEPS} steps.`)
 
 export const ACCEPTED_IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/tiff', 'image/gif', 'image/avif'] as const
 
@@ -57,11 +71,12 @@ export { MaskMode } from './service'
 export const CreateJobForm = z.object({
   image: z.file('Attach an image file.'),
   steps: jsonField(Pipeline, 'steps'),
-  /** For remove-text steps: a PNG the size of the image, white where text should go. */
+  /** For steps whose model takes a mask: a PNG the size of the image, white where it should change. */
   mask: z.file().optional(),
-  maskMode: MaskMode.default('both'),
+  /** Older clients' way to set the `maskMode` option of the steps that have one; a step's own option wins. */
+  maskMode: MaskMode.optional(),
 })
-export type CreateJobFields = { image: File; steps: z.input<typeof Pipeline>; mask?: File; maskMode?: MaskMode }
+export type CreateJobFields = { image: File; steps: StepInput[]; mask?: File; maskMode?: MaskMode }
 
 /** Builds the FormData for `jobs.create` from typed fields, so a wrong field fails type-checking. */
 export function createJobFormData(fields: CreateJobFields): FormData {
@@ -80,7 +95,7 @@ export const CreateBatchForm = z.object({
   images: z.array(z.file()).min(1, 'Attach at least one image.').max(MAX_BATCH_IMAGES, `A batch has at most ${MAX_BATCH_IMAGES} images.`),
   steps: jsonField(Pipeline, 'steps'),
 })
-export type CreateBatchFields = { images: File[]; steps: z.input<typeof Pipeline> }
+export type CreateBatchFields = { images: File[]; steps: StepInput[] }
 
 export function createBatchFormData(fields: CreateBatchFields): FormData {
   const form = new FormData()
@@ -119,9 +134,8 @@ export const JobView = z.object({
   currentStep: z.number().int(),
   inputName: z.string(),
   input: ImageFacts,
-  /** For remove-text steps: whether the user sent a mask, and how it combines with the detected one. */
+  /** Whether the user sent a mask (used by the steps whose model takes one). */
   userMask: z.boolean(),
-  maskMode: MaskMode,
   /** Jobs created together by jobs.createBatch share this id. */
   batchId: z.string().nullable(),
   /** The last step's output, once the whole pipeline succeeded. */

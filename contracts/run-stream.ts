@@ -59,7 +59,8 @@ export async function readRunStream(body: ReadableStream<Uint8Array>, onEvent: (
     reader.releaseLock()
     await body.cancel().catch(() => {})
   }
-  if (!header || filled !== header.bytes) throw new Error(`the inference service closed the stream early (${header ? `${filled}/${header.bytes} result bytes` : 'no result'})`)
+  if (!header || filled !== header.bytes)
+    throw new Error(`the inference service closed the stream early (${header ? `${filled}/${header.bytes} result bytes` : 'no result'})`)
   return { contentType: header.contentType, width: header.width, height: header.height, bytes: result! }
 }
 

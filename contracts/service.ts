@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { MODEL_TASKS } from './tasks'
 
 /**
  * The contract every inference service speaks (see README, "Service contract").
@@ -21,23 +22,44 @@ export type ServiceErrorCode = z.infer<typeof ServiceErrorCode>
 export const ServiceError = z.object({ code: ServiceErrorCode, message: z.string() })
 export type ServiceError = z.infer<typeof ServiceError>
 
-/** What a step does; each task is served by the inference service of the same name. */
-export const ModelTask = z.enum(['upscale', 'denoise', 'enhance', 'remove-text'])
+/** What a step does; each task is served by the inference service of the same name (contracts/tasks.ts). */
+export const ModelTask = z.enum(MODEL_TASKS)
 export type ModelTask = z.infer<typeof ModelTask>
 
-/** How the pages and the CLI name each task. */
-export const TASK_TITLES: Record<ModelTask, string> = { upscale: 'Upscale', denoise: 'Denoise', enhance: 'Enhance', 'remove-text': 'Remove text' }
+/**
+ * What a model can do, for the pages, the CLI and the orchestrator to read instead of model or task
+ * names. Its options (scale, mask mode, ...) are in `options`, a JSON Schema of the model's own zod schema.
+ */
+export const ModelCapabilities = z.object({
+  /** Output size over input size (the `scale` option); [1] keeps the size. */
+  scales: z.array(z.number().int().positive()).min(1),
+  /** Takes a mask the user painted (white = change), sent with the job, the size of the input. */
+  mask: z.boolean(),
+  /** Finds the regions it changes by itself (POST /v1/detect), so the page can show and edit them first. */
+  detect: z.boolean(),
+})
+export type ModelCapabilities = z.infer<typeof ModelCapabilities>
+
+/** A JSON Schema (draft 2020-12) object: what z.toJSONSchema writes and z.fromJSONSchema reads. */
+export const OptionsSchema = z.record(z.string(), z.unknown())
+export type OptionsSchema = z.infer<typeof OptionsSchema>
 
 export const ModelInfo = z.object({
   id: z.string(),
   task: ModelTask,
   title: z.string(),
   description: z.string(),
-  scales: z.array(z.number().int().positive()),
+  capabilities: ModelCapabilities,
+  /** The options a step of this model takes, as a JSON Schema of an object (every property has a default). */
+  options: OptionsSchema,
   /** Where a model sits among others of its task: the UI offers fast / balanced / best. */
   quality: z.enum(['fast', 'balanced', 'best']).optional(),
   /** Largest input this model takes, when below the service's limit: slow models are sized to finish within a job's time. */
   maxInputPixels: z.number().int().positive().optional(),
+  /** Longest side over shortest this model takes (default in lib/limits.ts): tiled models pay a whole tile per strip of a thin image. */
+  maxAspectRatio: z.number().positive().optional(),
+  /** Smallest side in pixels this model takes (default in lib/limits.ts). */
+  minInputSide: z.number().int().positive().optional(),
 })
 export type ModelInfo = z.infer<typeof ModelInfo>
 
@@ -60,16 +82,36 @@ export type ServiceInfo = z.infer<typeof ServiceInfo>
 export const MaskMode = z.enum(['detected', 'user', 'both'])
 export type MaskMode = z.infer<typeof MaskMode>
 
+/** A step's options as sent: a flat object, checked against the model's own schema where it runs. */
+export const StepOptions = z
+  .record(z.string().max(64), z.union([z.string().max(256), z.number(), z.boolean()]))
+  .refine((o) => Object.keys(o).length <= 32, 'At most 32 options.')
+export type StepOptions = z.infer<typeof StepOptions>
+
 /**
- * Options of POST /v1/run, sent as query parameters. The body is the image itself, or a
- * multipart form with `image` and `mask` (a PNG, white = remove) for remove-text runs.
+ * Query parameters of POST /v1/run: the model and its options (JSON). The body is the image itself,
+ * or a multipart form with `image` and `mask` (a PNG, white = change) for models that take a mask.
  */
-export const RunOptions = z.object({
+export const RunQuery = z.strictObject({
   model: z.string().min(1).max(64),
-  scale: z.coerce.number().int().min(1).max(8).default(1),
-  maskMode: MaskMode.default('both'),
+  options: z
+    .string()
+    .max(4096)
+    .default('{}')
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'options must be JSON' })
+        return z.NEVER
+      }
+    })
+    .pipe(StepOptions),
 })
-export type RunOptions = z.infer<typeof RunOptions>
+export type RunQuery = z.infer<typeof RunQuery>
+
+/** The output's magnification a step's options ask for: the `scale` option, 1 when a model has none. */
+export const outputScale = (options: StepOptions | undefined) => (typeof options?.scale === 'number' ? options.scale : 1)
 
 /** Answer of POST /v1/detect: text regions and the mask the service would remove. */
 export const Detection = z.object({

@@ -13,9 +13,38 @@ export function limitsFromEnv(env: NodeJS.ProcessEnv = process.env): ImageLimits
 
 export { int as intFromEnv }
 
-/** Why a model refuses an image of this size (its own ModelInfo.maxInputPixels), or null; the service and the orchestrator both ask. */
-export function modelPixelProblem(model: Pick<ModelInfo, 'title' | 'maxInputPixels'>, width: number, height: number): string | null {
-  if (!model.maxInputPixels || width * height <= model.maxInputPixels) return null
+/**
+ * Shape limits every model gets unless its ModelInfo sets its own (maxAspectRatio, minInputSide).
+ *
+ * 20:1 takes any real panorama (a 360 degree one is 2:1 to 6:1, a stitched strip 10:1) yet bounds the
+ * cost: the models run in fixed tiles (ESRGAN 128 px cores, MAXIM 256 px windows), so a thin image pays
+ * a whole tile per 128 px of length. At 20:1 the worst image under 16 MP (894x17888) is 7x140 = 980
+ * ESRGAN tiles, no more than a 4000x4000 square (32x32 = 1024); a 1x16,000,000 strip would be 125,000.
+ * 8 px a side: below that there is no photo to restore, only icons and lines, and the models'
+ * 3x3 convolutions, MAXIM's three 2x downsamplings and its mirrored padding up to 256 px have
+ * nothing to work on.
+ */
+export const DEFAULT_MAX_ASPECT_RATIO = 20
+export const DEFAULT_MIN_INPUT_SIDE = 8
+
+/**
+ * Why a model refuses an image of this size (its pixel limit, aspect ratio and smallest side), or
+ * null; the service (before decoding) and the orchestrator (at job creation, at the size the image
+ * has when that step runs) both ask.
+ */
+export function modelSizeProblem(
+  model: Pick<ModelInfo, 'title' | 'maxInputPixels' | 'maxAspectRatio' | 'minInputSide'>,
+  width: number,
+  height: number,
+): string | null {
   const mp = (pixels: number) => `${(pixels / 1e6).toFixed(1)} MP`
-  return `${model.title} takes photos up to ${mp(model.maxInputPixels)}, so that a job finishes in time; this one would reach it at ${width}x${height} (${mp(width * height)}). Make it smaller first, or run this step before upscaling.`
+  if (model.maxInputPixels && width * height > model.maxInputPixels)
+    return `${model.title} takes photos up to ${mp(model.maxInputPixels)}, so that a job finishes in time; this one would reach it at ${width}x${height} (${mp(width * height)}). Make it smaller first, or run this step before upscaling.`
+  const maxAspect = model.maxAspectRatio ?? DEFAULT_MAX_ASPECT_RATIO
+  const [long, short] = width >= height ? [width, height] : [height, width]
+  if (long > short * maxAspect)
+    return `${model.title} takes photos up to ${maxAspect} times as long as they are wide; this one is ${width}x${height} (${Math.round(long / Math.max(short, 1))}:1), so crop it first.`
+  const minSide = model.minInputSide ?? DEFAULT_MIN_INPUT_SIDE
+  if (short < minSide) return `${model.title} takes photos at least ${minSide} px on each side; this one is ${width}x${height}.`
+  return null
 }

@@ -11,11 +11,12 @@ export default defineNuxtPlugin(() => {
         condition: (op) => op.type === 'subscription',
         true: httpSubscriptionLink({ url }),
         // Uploads (FormData) go unbatched as multipart, through XHR so the page can show bytes sent;
-        // everything else is batched JSON.
+        // other mutations go one per request too (the server refuses batched mutations); queries
+        // are batched JSON, at most as many as the server takes (MAX_BATCH_CALLS, 10 by default).
         false: splitLink({
-          condition: (op) => isNonJsonSerializable(op.input),
+          condition: (op) => op.type === 'mutation' || isNonJsonSerializable(op.input),
           true: fetchHttpLink({ url, fetch: fetchWithUploadProgress }),
-          false: httpBatchLink({ url }),
+          false: httpBatchLink({ url, maxItems: 10 }),
         }),
       }),
     ],

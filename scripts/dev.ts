@@ -12,8 +12,8 @@ const { values } = parseArgs({
     prod: { type: 'boolean', default: false },
     'web-port': { type: 'string', default: process.env.WEB_PORT ?? '3000' },
     'cognito-port': { type: 'string', default: process.env.COGNITO_PORT ?? '9329' },
-    // Services listen on consecutive ports from here, in SERVICES order (upscale 8101, ...).
-    'service-port': { type: 'string', default: process.env.SERVICE_PORT ?? '8101' },
+    // Each service listens on its task's port (contracts/tasks.ts) unless this moves them all by an offset.
+    'service-port-offset': { type: 'string', default: process.env.SERVICE_PORT_OFFSET ?? '0' },
     'data-dir': { type: 'string', default: process.env.DATA_DIR ?? '.data' },
   },
 })
@@ -34,18 +34,26 @@ try {
   const env: NodeJS.ProcessEnv = {
     ...cognitoEnv(cognito),
     DATA_DIR: resolve(dataDir, 'store'),
+    // The job database: embedded PostgreSQL (PGlite) unless DATABASE_URL names a server.
+    PGLITE_DIR: resolve(dataDir, 'db'),
     NUXT_PUBLIC_DEMO_EMAIL: DEMO_USER.email,
     NUXT_PUBLIC_DEMO_PASSWORD: DEMO_USER.password,
   }
   const names = Object.keys(SERVICES) as ServiceName[]
-  const port = (i: number) => Number(values['service-port']) + i
-  names.forEach((name, i) => (env[SERVICES[name].urlsEnv] = `http://127.0.0.1:${port(i)}`))
-  const services = Promise.all(names.map((name, i) => startInferenceService(name, port(i), env)))
+  const port = (name: ServiceName) => SERVICES[name].port + Number(values['service-port-offset'])
+  for (const name of names) env[SERVICES[name].urlsEnv] = `http://127.0.0.1:${port(name)}`
+  const services = Promise.all(names.map((name) => startInferenceService(name, port(name), env)))
   const webPort = values['web-port']!
   let web
   if (values.prod) {
     if (!existsSync('.output/server/index.mjs')) throw new Error('No build found: run `npm run build` first.')
-    web = startProcess('web', process.execPath, ['.output/server/index.mjs'], { ...env, PORT: webPort, HOST: '127.0.0.1', NITRO_PORT: webPort, NITRO_HOST: '127.0.0.1' })
+    web = startProcess('web', process.execPath, ['.output/server/index.mjs'], {
+      ...env,
+      PORT: webPort,
+      HOST: '127.0.0.1',
+      NITRO_PORT: webPort,
+      NITRO_HOST: '127.0.0.1',
+    })
   } else {
     web = startProcess('web', process.execPath, [resolve('node_modules/nuxt/bin/nuxt.mjs'), 'dev', '--port', webPort, '--host', '127.0.0.1'], env)
   }

@@ -7,8 +7,18 @@ export function createMetrics(queueDepth: () => Promise<number>) {
   return {
     registry,
     jobsCreated: new Counter({ name: 'restora_jobs_created_total', help: 'Jobs accepted by jobs.create', registers: [registry] }),
-    jobsRejected: new Counter({ name: 'restora_jobs_rejected_total', help: 'Uploads refused, by reason', labelNames: ['reason'] as const, registers: [registry] }),
-    jobsFinished: new Counter({ name: 'restora_jobs_finished_total', help: 'Jobs that ended, by final state', labelNames: ['status'] as const, registers: [registry] }),
+    jobsRejected: new Counter({
+      name: 'restora_jobs_rejected_total',
+      help: 'Uploads refused, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    jobsFinished: new Counter({
+      name: 'restora_jobs_finished_total',
+      help: 'Jobs that ended, by final state',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
     stepDuration: new Histogram({
       name: 'restora_step_duration_seconds',
       help: 'Time of one pipeline step at a service, by model and outcome',

@@ -36,7 +36,11 @@ const rsqrt = op('Reciprocal', op('Sqrt', op('Add', op('Reshape', variance, 'c:s
 const LAYER_NORM = op('Add', op('Mul', op('Sub', '$x', op('Reshape', mean, 'c:shape1')), op('Mul', rsqrt, 'c:gamma')), 'c:beta')
 
 /** 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), the tanh approximation jax uses by default. */
-const GELU = op('Mul', op('Mul', 'c:half', '$x'), op('Add', 'c:one', op('Tanh', op('Mul', 'c:k', op('Add', '$x', op('Mul', op('Mul', 'c:cubic', '$x'), op('Mul', '$x', '$x')))))))
+const GELU = op(
+  'Mul',
+  op('Mul', 'c:half', '$x'),
+  op('Add', 'c:one', op('Tanh', op('Mul', 'c:k', op('Add', '$x', op('Mul', op('Mul', 'c:cubic', '$x'), op('Mul', '$x', '$x')))))),
+)
 
 const SWAPPED_DENSE = op('Transpose', op('Add', op('MatMul', op('Transpose', '$x'), 'c:weight'), 'c:bias'))
 
@@ -92,7 +96,14 @@ export function fuseGraph(g: OnnxGraphBuilder, shapes: Map<string, number[]>): F
     const at = g.nodes.indexOf(root)
     const created = nodes.map((n, i) => {
       const output = i === nodes.length - 1 ? root.output[0]! : n.output!
-      return onnx.NodeProto.create({ opType: n.op, domain: n.domain ?? '', name: output, input: n.inputs, output: [output], attribute: toAttributes(n.attributes ?? {}) })
+      return onnx.NodeProto.create({
+        opType: n.op,
+        domain: n.domain ?? '',
+        name: output,
+        input: n.inputs,
+        output: [output],
+        attribute: toAttributes(n.attributes ?? {}),
+      })
     })
     g.nodes.splice(at, 1, ...created)
     for (const node of created) producer.set(node.output[0]!, node)
@@ -106,7 +117,13 @@ export function fuseGraph(g: OnnxGraphBuilder, shapes: Map<string, number[]>): F
       if (b && fuseLayerNorm(root, b)) counts.layerNorm++
     } else if (root.opType === 'Mul') {
       const b = match(GELU, out, {})
-      if (b && near(scalar(b['c:half']!), 0.5) && near(scalar(b['c:one']!), 1) && near(scalar(b['c:k']!), Math.sqrt(2 / Math.PI)) && near(scalar(b['c:cubic']!), 0.044715)) {
+      if (
+        b &&
+        near(scalar(b['c:half']!), 0.5) &&
+        near(scalar(b['c:one']!), 1) &&
+        near(scalar(b['c:k']!), Math.sqrt(2 / Math.PI)) &&
+        near(scalar(b['c:cubic']!), 0.044715)
+      ) {
         replace(root, [{ op: 'FastGelu', domain: MS_DOMAIN, inputs: [b.$x!] }])
         counts.gelu++
       }
@@ -128,7 +145,8 @@ export function fuseGraph(g: OnnxGraphBuilder, shapes: Map<string, number[]>): F
     const sameAxes = [b['c:axes']!, b['c:axes2']!].every((a) => ints(a)?.length === 1 && (ints(a)![0] === last || ints(a)![0] === -1))
     const epsilon = scalar(b['c:epsilon']!)
     if (!sameAxes || !gamma || !beta || gamma.length !== channels || beta.length !== channels) return false
-    if (!near(scalar(b['c:inverseCount']!), 1 / channels) || !near(scalar(b['c:inverseCount2']!), 1 / channels) || scalar(b['c:zero']!) !== 0 || !(epsilon > 0)) return false
+    if (!near(scalar(b['c:inverseCount']!), 1 / channels) || !near(scalar(b['c:inverseCount2']!), 1 / channels) || scalar(b['c:zero']!) !== 0 || !(epsilon > 0))
+      return false
     // The mean and variance were reshaped to [..., 1], i.e. broadcast over the last axis only.
     const kept = [...shape.slice(0, -1), 1]
     const reshapedTo = (name: string) => ints(name)?.every((d, i) => d === kept[i]) && ints(name)!.length === kept.length
@@ -157,10 +175,17 @@ export function fuseGraph(g: OnnxGraphBuilder, shapes: Map<string, number[]>): F
     const after = dims.slice(axis + 1).reduce((p, d) => p * d, 1)
     const names = ['x3', 'matmul', 'biased'].map((s) => g.uniqueName(`${root.name}_${s}`)) as [string, string, string]
     replace(root, [
-      { op: 'Reshape', inputs: [b.$x!, g.addTypedInitializer(`${root.name}_x3_shape`, [3], BigInt64Array.from([before, n, after].map(BigInt)))], output: names[0] },
+      {
+        op: 'Reshape',
+        inputs: [b.$x!, g.addTypedInitializer(`${root.name}_x3_shape`, [3], BigInt64Array.from([before, n, after].map(BigInt)))],
+        output: names[0],
+      },
       { op: 'MatMul', inputs: [g.addInitializer(`${root.name}_weight_t`, [f, n], transposed), names[0]], output: names[1] },
       { op: 'Add', inputs: [names[1], g.addInitializer(`${root.name}_bias_col`, [f, 1], bias)], output: names[2] },
-      { op: 'Reshape', inputs: [names[2], g.addTypedInitializer(`${root.name}_shape`, [dims.length], BigInt64Array.from(dims.map((d, i) => BigInt(i === axis ? f : d))))] },
+      {
+        op: 'Reshape',
+        inputs: [names[2], g.addTypedInitializer(`${root.name}_shape`, [dims.length], BigInt64Array.from(dims.map((d, i) => BigInt(i === axis ? f : d))))],
+      },
     ])
     return true
   }

@@ -46,7 +46,13 @@ export class OnnxGraphBuilder {
   addTypedInitializer(base: string, dims: number[], values: Float32Array | BigInt64Array | Int32Array | Uint8Array): string {
     const { DataType } = onnx.TensorProto
     const dataType =
-      values instanceof Float32Array ? DataType.FLOAT : values instanceof BigInt64Array ? DataType.INT64 : values instanceof Int32Array ? DataType.INT32 : DataType.BOOL
+      values instanceof Float32Array
+        ? DataType.FLOAT
+        : values instanceof BigInt64Array
+          ? DataType.INT64
+          : values instanceof Int32Array
+            ? DataType.INT32
+            : DataType.BOOL
     const expected = dims.reduce((a, b) => a * b, 1)
     if (values.length !== expected) throw new Error(`initializer ${base}: ${values.length} values for dims [${dims}]`)
     const name = this.uniqueName(base)
@@ -83,13 +89,7 @@ export class OnnxGraphBuilder {
   }
 
   /** Serialises the graph; `inputs`/`outputs` are float tensors with symbolic or fixed dims. */
-  build(options: {
-    graphName: string
-    inputs: GraphValue[]
-    outputs: GraphValue[]
-    opset: number
-    docString?: string
-  }): Uint8Array {
+  build(options: { graphName: string; inputs: GraphValue[]; outputs: GraphValue[]; opset: number; docString?: string }): Uint8Array {
     const valueInfo = ({ name, dims, type }: GraphValue) =>
       onnx.ValueInfoProto.create({
         name,
@@ -142,7 +142,6 @@ export function hwioToOihw(values: Float32Array, kh: number, kw: number, cin: nu
   const out = new Float32Array(values.length)
   for (let y = 0; y < kh; y++)
     for (let x = 0; x < kw; x++)
-      for (let i = 0; i < cin; i++)
-        for (let o = 0; o < cout; o++) out[((o * cin + i) * kh + y) * kw + x] = values[((y * kw + x) * cin + i) * cout + o]!
+      for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) out[((o * cin + i) * kh + y) * kw + x] = values[((y * kw + x) * cin + i) * cout + o]!
   return out
 }

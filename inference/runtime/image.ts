@@ -34,12 +34,16 @@ export async function inspectImage(bytes: Uint8Array, limits: ImageLimits, scale
   } catch {
     throw new InferenceError('bad_image', 'The file is damaged or is not an image we can read (JPEG, PNG, WebP, TIFF, GIF or AVIF).')
   }
-  if (!meta.format || !FORMATS.has(meta.format) || !meta.width || !meta.height) throw new InferenceError('bad_image', `Unsupported image format${meta.format ? ` '${meta.format}'` : ''}.`)
+  if (!meta.format || !FORMATS.has(meta.format) || !meta.width || !meta.height)
+    throw new InferenceError('bad_image', `Unsupported image format${meta.format ? ` '${meta.format}'` : ''}.`)
   const pixels = meta.width * meta.height
   if (pixels > limits.maxInputPixels)
     throw new InferenceError('too_large', `The image is ${meta.width}x${meta.height} (${mp(pixels)}); the limit is ${mp(limits.maxInputPixels)}.`)
   if (pixels * scale * scale > limits.maxOutputPixels)
-    throw new InferenceError('too_large', `A x${scale} result of ${meta.width}x${meta.height} would be ${mp(pixels * scale * scale)}; the limit is ${mp(limits.maxOutputPixels)}. Try a smaller scale or image.`)
+    throw new InferenceError(
+      'too_large',
+      `A x${scale} result of ${meta.width}x${meta.height} would be ${mp(pixels * scale * scale)}; the limit is ${mp(limits.maxOutputPixels)}. Try a smaller scale or image.`,
+    )
   // EXIF orientations 5-8 swap width and height.
   const swapped = (meta.orientation ?? 1) >= 5
   return { format: meta.format, width: swapped ? meta.height : meta.width, height: swapped ? meta.width : meta.height, hasAlpha: meta.hasAlpha === true }
@@ -71,18 +75,22 @@ export async function decodeImage(bytes: Uint8Array, limits: ImageLimits, scale:
 
 /** Resizes with a classical kernel; used for alpha channels and as the bicubic baseline. */
 export async function resizePixels(pixels: Pixels, width: number, height: number, kernel: keyof KernelEnum = 'lanczos3'): Promise<Pixels> {
-  let image = sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels as 1 | 3 | 4 } }).resize(width, height, { kernel, fit: 'fill' })
+  let image = sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels as 1 | 3 | 4 } }).resize(width, height, {
+    kernel,
+    fit: 'fill',
+  })
   // Without this, sharp writes a one-band image (an alpha plane) back as three sRGB bands.
   if (pixels.channels === 1) image = image.toColourspace('b-w')
-  const { data, info } = await image
-    .raw()
-    .toBuffer({ resolveWithObject: true })
+  const { data, info } = await image.raw().toBuffer({ resolveWithObject: true })
   return { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) }
 }
 
 export async function encodePng(rgb: Pixels, alpha: Pixels | null): Promise<Buffer> {
   let image = sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } })
-  if (alpha) image = image.joinChannel(Buffer.from(alpha.data.buffer, alpha.data.byteOffset, alpha.data.byteLength), { raw: { width: alpha.width, height: alpha.height, channels: 1 } })
+  if (alpha)
+    image = image.joinChannel(Buffer.from(alpha.data.buffer, alpha.data.byteOffset, alpha.data.byteLength), {
+      raw: { width: alpha.width, height: alpha.height, channels: 1 },
+    })
   return image.png({ compressionLevel: 6 }).toBuffer()
 }
 
@@ -93,8 +101,15 @@ const mp = (pixels: number) => `${(pixels / 1e6).toFixed(1)} megapixels`
  * Full check of an upload: limits from the header, then a real decode (to a small size, so
  * it is cheap), which is what finds truncated or corrupt files before a job is queued.
  */
-export async function validateImage(bytes: Uint8Array, limits: ImageLimits, scale: number) {
+export async function validateImage(
+  bytes: Uint8Array,
+  limits: ImageLimits,
+  scale: number,
+  beforeDecode?: (info: Awaited<ReturnType<typeof inspectImage>>) => void,
+) {
   const info = await inspectImage(bytes, limits, scale)
+  // Checks that need only the size (a model's own limits) run before the decode they may spare.
+  beforeDecode?.(info)
   try {
     await sharp(bytes, { limitInputPixels: limits.maxInputPixels, failOn: 'truncated', pages: 1 }).resize(64, 64, { fit: 'inside' }).raw().toBuffer()
   } catch (error) {

@@ -19,14 +19,20 @@ export function maskRegions(mask: Pixels, pad: number): [number, number, number,
   const stack: number[] = []
   for (let start = 0; start < data.length; start++) {
     if (!data[start] || seen[start]) continue
-    let x0 = width, y0 = height, x1 = 0, y1 = 0
+    let x0 = width,
+      y0 = height,
+      x1 = 0,
+      y1 = 0
     seen[start] = 1
     stack.push(start)
     while (stack.length) {
       const p = stack.pop()!
       const x = p % width
       const y = (p - x) / width
-      x0 = Math.min(x0, x); x1 = Math.max(x1, x + 1); y0 = Math.min(y0, y); y1 = Math.max(y1, y + 1)
+      x0 = Math.min(x0, x)
+      x1 = Math.max(x1, x + 1)
+      y0 = Math.min(y0, y)
+      y1 = Math.max(y1, y + 1)
       for (const q of [x > 0 ? p - 1 : -1, x < width - 1 ? p + 1 : -1, y > 0 ? p - width : -1, y < height - 1 ? p + width : -1])
         if (q >= 0 && data[q] && !seen[q]) {
           seen[q] = 1
@@ -40,7 +46,8 @@ export function maskRegions(mask: Pixels, pad: number): [number, number, number,
     merged = false
     outer: for (let i = 0; i < rects.length; i++)
       for (let j = i + 1; j < rects.length; j++) {
-        const a = rects[i]!, b = rects[j]!
+        const a = rects[i]!,
+          b = rects[j]!
         if (a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]) {
           rects[i] = [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])]
           rects = rects.filter((_, k) => k !== j)
@@ -115,11 +122,19 @@ function fillRegion(pixels: Uint8Array, stride: number, maskData: Uint8Array, ox
   for (let i = 0; i < n; i++) {
     if (flag[i] !== KNOWN) continue
     T[i] = 0
-    const x = i % w, y = (i / w) | 0
-    if ((x > 0 && flag[i - 1] === INSIDE) || (x < w - 1 && flag[i + 1] === INSIDE) || (y > 0 && flag[i - w] === INSIDE) || (y < h - 1 && flag[i + w] === INSIDE)) heap.push(0, i)
+    const x = i % w,
+      y = (i / w) | 0
+    if (
+      (x > 0 && flag[i - 1] === INSIDE) ||
+      (x < w - 1 && flag[i + 1] === INSIDE) ||
+      (y > 0 && flag[i - w] === INSIDE) ||
+      (y < h - 1 && flag[i + w] === INSIDE)
+    )
+      heap.push(0, i)
   }
   const solve = (a: number, b: number) => {
-    const ta = T[a]!, tb = T[b]!
+    const ta = T[a]!,
+      tb = T[b]!
     if (flag[a] !== KNOWN && flag[b] !== KNOWN) return 1e6
     if (flag[a] === KNOWN && flag[b] === KNOWN) {
       const r = Math.sqrt(Math.max(0, 2 - (ta - tb) * (ta - tb)))
@@ -132,17 +147,25 @@ function fillRegion(pixels: Uint8Array, stride: number, maskData: Uint8Array, ox
   while (heap.size) {
     const p = heap.pop()
     flag[p] = KNOWN
-    const px = p % w, py = (p / w) | 0
+    const px = p % w,
+      py = (p / w) | 0
     for (const q of [px > 0 ? p - 1 : -1, px < w - 1 ? p + 1 : -1, py > 0 ? p - w : -1, py < h - 1 ? p + w : -1]) {
       if (q < 0 || flag[q] !== INSIDE) continue
-      const qx = q % w, qy = (q / w) | 0
-      const left = qx > 0 ? q - 1 : q, right = qx < w - 1 ? q + 1 : q, up = qy > 0 ? q - w : q, down = qy < h - 1 ? q + w : q
+      const qx = q % w,
+        qy = (q / w) | 0
+      const left = qx > 0 ? q - 1 : q,
+        right = qx < w - 1 ? q + 1 : q,
+        up = qy > 0 ? q - w : q,
+        down = qy < h - 1 ? q + w : q
       T[q] = Math.min(solve(left, up), solve(right, up), solve(left, down), solve(right, down))
       // Direction the front moves at q: the gradient of T over known neighbours.
       const gx = (flag[right] === KNOWN ? T[right]! : T[q]!) - (flag[left] === KNOWN ? T[left]! : T[q]!)
       const gy = (flag[down] === KNOWN ? T[down]! : T[q]!) - (flag[up] === KNOWN ? T[up]! : T[q]!)
       const gn = Math.hypot(gx, gy) || 1
-      let sum = 0, r = 0, g = 0, b = 0
+      let sum = 0,
+        r = 0,
+        g = 0,
+        b = 0
       for (let dy = -radius; dy <= radius; dy++) {
         const ky = qy + dy
         if (ky < 0 || ky >= h) continue
@@ -153,7 +176,7 @@ function fillRegion(pixels: Uint8Array, stride: number, maskData: Uint8Array, ox
           const k = ky * w + kx
           if (flag[k] !== KNOWN) continue
           const dir = Math.abs(-dx * gx - dy * gy) / (Math.sqrt(d2) * gn) + 1e-3
-          const weight = (dir / d2) / (1 + Math.abs(T[k]! - T[q]!))
+          const weight = dir / d2 / (1 + Math.abs(T[k]! - T[q]!))
           const o = at(k)
           r += weight * pixels[o]!
           g += weight * pixels[o + 1]!

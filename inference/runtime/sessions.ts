@@ -13,6 +13,15 @@ export function intraOpThreads(): number {
 }
 
 /**
+ * ORT's intra-op threads spin while waiting for work by default: fastest when the process has its
+ * cores to itself (an ECS task), but where processes share the cores (npm test runs services,
+ * browsers and models side by side on 2) the spinning takes CPU from the others: two processes of 4
+ * MAXIM tiles each took 41.1 s with it and 29.9 s without (ORT_INTRA_OP_SPINNING=0), one alone 12.7 s
+ * with, 14.6 s without (bench/results/ort-spinning.md).
+ */
+const intraOpSpinning = () => process.env.ORT_INTRA_OP_SPINNING !== '0'
+
+/**
  * `arena: false` for big graphs a service holds several of: ORT's CPU arena keeps each session's
  * peak activations after a run (1.3 GB per MAXIM session at 256x256, so six of them grew the enhance
  * service to 7 GB); without it a MAXIM session stays at ~0.5 GB between runs, at the same speed.
@@ -28,6 +37,7 @@ export function loadSession(onnxPath: string, options: { arena?: boolean } = {})
       interOpNumThreads: 1,
       enableCpuMemArena: arena,
       enableMemPattern: arena,
+      extra: { session: { intra_op: { allow_spinning: intraOpSpinning() ? '1' : '0' } } },
     })
     session.catch(() => sessions.delete(onnxPath))
     sessions.set(onnxPath, session)

@@ -2,13 +2,25 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Logger } from 'pino'
 import { encodeRunEvent } from '../../contracts/run-stream'
 import sharp from 'sharp'
-import { RUN_STREAM_TYPE, RunOptions, type Detection, type ImageLimits, type RunEvent, type ServiceErrorCode, type ServiceInfo } from '../../contracts/service'
+import { z } from 'zod'
+import { checkStepOptions } from '../../contracts/model-options'
+import {
+  outputScale,
+  RUN_STREAM_TYPE,
+  RunQuery,
+  type Detection,
+  type ImageLimits,
+  type ModelInfo,
+  type RunEvent,
+  type ServiceErrorCode,
+  type ServiceInfo,
+} from '../../contracts/service'
 import { InvalidTokenError, type VerifiedUser } from '../../lib/auth/access-token'
-import { modelPixelProblem } from '../../lib/limits'
-import { ensureConverted } from '../convert/catalogue'
+import { modelSizeProblem } from '../../lib/limits'
 import type { ModelAdapter } from '../models/adapter'
 import { InferenceError } from '../runtime/errors'
 import { decodeImage, encodePng, inspectImage, resizePixels, type Pixels } from '../runtime/image'
+import { modelsDir, resolveModelFiles, userFilesPresent } from '../runtime/model-files'
 
 export interface InferenceServiceOptions {
   name: string
@@ -21,6 +33,43 @@ export interface InferenceServiceOptions {
   /** Runs allowed to wait for a slot before new ones get `busy`. */
   maxQueuedRuns: number
   logger: Logger
+  /** Where converted models and user files are (default: MODELS_DIR, .models/). */
+  modelsDir?: string
+  /** Transport limits (defaults: DEFAULT_HTTP_OPTIONS); start.ts reads them from the environment. */
+  http?: Partial<ServiceHttpOptions>
+}
+
+/**
+ * How long a client may take to send a request, and how many connections it may hold, so that slow
+ * or idle sockets (slowloris) cannot pile up. Node's requestTimeout covers receiving the request
+ * only (headers and body); a run's streamed answer afterwards may last as long as the run.
+ */
+export interface ServiceHttpOptions {
+  /** To receive the request line and headers (Node's headersTimeout); also closes sockets that send nothing. */
+  headersTimeoutMs: number
+  /** To receive the whole request, body included (Node's requestTimeout); at least headersTimeoutMs. */
+  requestTimeoutMs: number
+  /** An idle keep-alive connection between requests is closed after this. */
+  keepAliveTimeoutMs: number
+  /** How often the two timeouts above are checked (Node's default, 30 s, let slow sockets outlive a 60 s headers timeout to 90 s). */
+  connectionsCheckingIntervalMs: number
+  /** Connections held at once; more are dropped at once. */
+  maxConnections: number
+}
+
+/**
+ * Headers are under a kilobyte: 10 s is generous. A body is at most 2 x 25 MB (a multipart image and
+ * mask) from the orchestrator in the same network: 60 s is 1 MB/s. 5 s keep-alive is Node's default and
+ * above undici's 4 s, so the orchestrator's fetch closes idle connections first. 256 connections is
+ * 15 times the runs a service takes at once (1 running + 16 queued by default) plus health checks, and
+ * well under the usual 1024 open files.
+ */
+export const DEFAULT_HTTP_OPTIONS: ServiceHttpOptions = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  connectionsCheckingIntervalMs: 1_000,
+  maxConnections: 256,
 }
 
 const HTTP_STATUS: Record<ServiceErrorCode, number> = {
@@ -41,7 +90,13 @@ const HTTP_STATUS: Record<ServiceErrorCode, number> = {
  */
 export function createInferenceService(options: InferenceServiceOptions) {
   const { logger, limits } = options
-  const models = new Map(options.adapters.map((a) => [a.info.id, a]))
+  const describe = (adapter: ModelAdapter): ModelInfo => ({
+    ...adapter.info,
+    options: z.toJSONSchema(adapter.options, { io: 'input' }) as ModelInfo['options'],
+  })
+  // Offered until their files say otherwise: a model whose user file is absent or refused leaves at start.
+  const dir = options.modelsDir ?? modelsDir()
+  const models = new Map(options.adapters.filter((a) => userFilesPresent(a, dir)).map((a) => [a.info.id, { adapter: a, info: describe(a) }]))
   let readiness: { ready: true } | { ready: false; reason: string } = { ready: false, reason: 'loading models' }
   let running = 0
   const waiting: (() => void)[] = []
@@ -49,14 +104,15 @@ export function createInferenceService(options: InferenceServiceOptions) {
   async function prepare() {
     const started = Date.now()
     try {
-      for (const adapter of options.adapters) {
-        const paths = new Map<string, string>()
-        for (const weights of adapter.weights) {
-          const { path, converted } = await ensureConverted(weights)
-          if (converted) logger.info({ file: weights.onnxFile, from: weights.npmPackage }, 'converted model to ONNX')
-          paths.set(weights.onnxFile, path)
+      for (const { adapter } of [...models.values()]) {
+        const resolved = await resolveModelFiles(adapter, dir, (line) => logger.info(line))
+        if (resolved.status === 'ready') {
+          await adapter.load(resolved.files)
+          continue
         }
-        await adapter.load(paths)
+        models.delete(adapter.info.id)
+        if (resolved.status === 'refused') logger.warn(resolved.reason)
+        else logger.debug(`not offered: ${resolved.reason}`)
       }
       readiness = { ready: true }
       logger.info({ ms: Date.now() - started, models: [...models.keys()] }, 'models loaded')
@@ -66,7 +122,7 @@ export function createInferenceService(options: InferenceServiceOptions) {
     }
   }
 
-  const info = (): ServiceInfo => ({ service: options.name, version: options.version, models: options.adapters.map((a) => a.info), limits })
+  const info = (): ServiceInfo => ({ service: options.name, version: options.version, models: [...models.values()].map((m) => m.info), limits })
 
   async function acquireSlot() {
     if (running < options.maxConcurrentRuns) {
@@ -92,15 +148,20 @@ export function createInferenceService(options: InferenceServiceOptions) {
       throw error
     }
     if (!readiness.ready) throw new InferenceError('not_ready', `The ${options.name} service is still loading its models.`)
-    const parsed = RunOptions.safeParse(Object.fromEntries(url.searchParams))
-    if (!parsed.success) throw new InferenceError('bad_request', `Invalid options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
-    const runOptions = parsed.data
-    const adapter = models.get(runOptions.model)
-    if (!adapter) throw new InferenceError('unsupported_model', `This service has no model '${runOptions.model}'; it offers ${[...models.keys()].join(', ')}.`)
-    if (!adapter.info.scales.includes(runOptions.scale)) throw new InferenceError('bad_request', `${adapter.info.title} supports x${adapter.info.scales.join(', x')}, not x${runOptions.scale}.`)
+    const parsed = RunQuery.safeParse(Object.fromEntries(url.searchParams))
+    if (!parsed.success)
+      throw new InferenceError('bad_request', `Invalid options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
+    const query = parsed.data
+    const model = models.get(query.model)
+    if (!model) throw new InferenceError('unsupported_model', `This service has no model '${query.model}'; it offers ${[...models.keys()].join(', ')}.`)
+    const { adapter } = model
+    const checked = checkStepOptions(model.info, query.options)
+    if (!checked.ok) throw new InferenceError('bad_request', checked.problem)
+    const runOptions = adapter.options.parse(checked.options)
+    const scale = outputScale(runOptions as Record<string, number>)
     const { image: body, mask: maskBytes } = await readRunBody(req, limits.maxInputBytes)
-    const facts = await inspectImage(body, limits, runOptions.scale)
-    const problem = modelPixelProblem(adapter.info, facts.width, facts.height)
+    const facts = await inspectImage(body, limits, scale)
+    const problem = modelSizeProblem(adapter.info, facts.width, facts.height)
     if (problem) throw new InferenceError('too_large', problem)
 
     const abort = new AbortController()
@@ -108,17 +169,22 @@ export function createInferenceService(options: InferenceServiceOptions) {
       if (!res.writableFinished) abort.abort()
     })
     await acquireSlot()
-    const log = logger.child({ requestId: req.headers['x-request-id'], user: user.sub, model: runOptions.model, scale: runOptions.scale })
+    const log = logger.child({ requestId: req.headers['x-request-id'], user: user.sub, model: query.model, options: runOptions })
     try {
       if (abort.signal.aborted) return
       const started = Date.now()
-      const image = await decodeImage(body, limits, runOptions.scale)
-      const mask = maskBytes && (await decodeMask(maskBytes, image.rgb.width, image.rgb.height))
+      const image = await decodeImage(body, limits, scale)
+      // A mask goes only to models that take one; others run on the image alone.
+      const mask = maskBytes && adapter.info.capabilities.mask ? await decodeMask(maskBytes, image.rgb.width, image.rgb.height) : null
       res.writeHead(200, { 'content-type': RUN_STREAM_TYPE, 'cache-control': 'no-store' })
       const send = (event: RunEvent) => res.write(encodeRunEvent(event))
       send({ type: 'accepted', width: image.rgb.width, height: image.rgb.height })
       try {
-        const rgb = await adapter.process(image.rgb, runOptions, { signal: abort.signal, mask, onProgress: (done, total) => send({ type: 'progress', done, total }) })
+        const rgb = await adapter.process(image.rgb, runOptions, {
+          signal: abort.signal,
+          mask,
+          onProgress: (done, total) => send({ type: 'progress', done, total }),
+        })
         const alpha = image.alpha && (await resizePixels(image.alpha, rgb.width, rgb.height))
         const png = await encodePng(rgb, alpha)
         send({ type: 'result', contentType: 'image/png', bytes: png.length, width: rgb.width, height: rgb.height })
@@ -146,18 +212,32 @@ export function createInferenceService(options: InferenceServiceOptions) {
     }
     if (!readiness.ready) throw new InferenceError('not_ready', `The ${options.name} service is still loading its models.`)
     const requested = url.searchParams.get('model')
-    const adapter = requested ? models.get(requested) : options.adapters.find((a) => a.detect)
+    const adapter = requested ? models.get(requested)?.adapter : [...models.values()].find((m) => m.adapter.detect)?.adapter
     if (!adapter?.detect) throw new InferenceError('unsupported_model', `No model here finds regions${requested ? ` under the name '${requested}'` : ''}.`)
     const body = await readBody(req, limits.maxInputBytes)
+    const facts = await inspectImage(body, limits, 1)
+    const problem = modelSizeProblem(adapter.info, facts.width, facts.height)
+    if (problem) throw new InferenceError('too_large', problem)
     await acquireSlot()
     try {
       const image = await decodeImage(body, limits, 1)
       const found = await adapter.detect(image.rgb)
-      const mask = await sharp(found.mask.data, { raw: { width: found.mask.width, height: found.mask.height, channels: 1 } }).png().toBuffer()
+      const mask = await sharp(found.mask.data, { raw: { width: found.mask.width, height: found.mask.height, channels: 1 } })
+        .png()
+        .toBuffer()
       const detection: Detection = {
         width: image.rgb.width,
         height: image.rgb.height,
-        boxes: found.boxes.map(({ box: [x0, y0, x1, y1], score, text }) => ({ points: [[x0, y0], [x1, y0], [x1, y1], [x0, y1]], score, text: text ?? null })),
+        boxes: found.boxes.map(({ box: [x0, y0, x1, y1], score, text }) => ({
+          points: [
+            [x0, y0],
+            [x1, y0],
+            [x1, y1],
+            [x0, y1],
+          ],
+          score,
+          text: text ?? null,
+        })),
         mask: `data:image/png;base64,${mask.toString('base64')}`,
       }
       sendJson(res, 200, detection)
@@ -166,23 +246,33 @@ export function createInferenceService(options: InferenceServiceOptions) {
     }
   }
 
-  const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://service')
-    try {
-      if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { ok: true })
-      if (req.method === 'GET' && url.pathname === '/readyz') return readiness.ready ? sendJson(res, 200, { ready: true }) : sendJson(res, 503, { ready: false, code: 'not_ready', message: readiness.reason })
-      if (req.method === 'GET' && url.pathname === '/v1/info') return sendJson(res, 200, info())
-      if (req.method === 'POST' && url.pathname === '/v1/run') return await handleRun(req, res, url)
-      if (req.method === 'POST' && url.pathname === '/v1/detect') return await handleDetect(req, res, url)
-      sendJson(res, 404, { code: 'bad_request', message: `No route ${req.method} ${url.pathname}` })
-    } catch (error) {
-      const failure = toFailure(error)
-      if (failure.code === 'internal') logger.error({ err: error }, 'request failed')
-      if (!res.headersSent) sendJson(res, HTTP_STATUS[failure.code], failure)
-      else res.end()
-    }
-  })
-  server.requestTimeout = 0 // long runs stream progress; the orchestrator owns timeouts
+  const http = { ...DEFAULT_HTTP_OPTIONS, ...options.http }
+  const server = createServer(
+    {
+      headersTimeout: http.headersTimeoutMs,
+      requestTimeout: Math.max(http.requestTimeoutMs, http.headersTimeoutMs),
+      keepAliveTimeout: http.keepAliveTimeoutMs,
+      connectionsCheckingInterval: http.connectionsCheckingIntervalMs,
+    },
+    async (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://service')
+      try {
+        if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { ok: true })
+        if (req.method === 'GET' && url.pathname === '/readyz')
+          return readiness.ready ? sendJson(res, 200, { ready: true }) : sendJson(res, 503, { ready: false, code: 'not_ready', message: readiness.reason })
+        if (req.method === 'GET' && url.pathname === '/v1/info') return sendJson(res, 200, info())
+        if (req.method === 'POST' && url.pathname === '/v1/run') return await handleRun(req, res, url)
+        if (req.method === 'POST' && url.pathname === '/v1/detect') return await handleDetect(req, res, url)
+        sendJson(res, 404, { code: 'bad_request', message: `No route ${req.method} ${url.pathname}` })
+      } catch (error) {
+        const failure = toFailure(error)
+        if (failure.code === 'internal') logger.error({ err: error }, 'request failed')
+        if (!res.headersSent) sendJson(res, HTTP_STATUS[failure.code], failure)
+        else res.end()
+      }
+    },
+  )
+  server.maxConnections = http.maxConnections
   return { server, prepare, info }
 }
 
@@ -195,7 +285,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown) {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
 }
 
-/** The image, and for remove-text runs a mask, from a raw body or a multipart form (`image`, `mask`). */
+/** The image, and for models that take one a mask, from a raw body or a multipart form (`image`, `mask`). */
 async function readRunBody(req: IncomingMessage, maxBytes: number): Promise<{ image: Uint8Array; mask: Uint8Array | null }> {
   const contentType = req.headers['content-type'] ?? ''
   // A mask is at most the image's size again, so a multipart body may be twice the image limit.
@@ -235,10 +325,16 @@ async function readBody(req: IncomingMessage, maxBytes: number): Promise<Uint8Ar
   if (declared > maxBytes) throw new InferenceError('too_large', `The upload is ${declared} bytes; the limit is ${maxBytes}.`)
   const chunks: Buffer[] = []
   let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > maxBytes) throw new InferenceError('too_large', `The upload is over the limit of ${maxBytes} bytes.`)
-    chunks.push(chunk)
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length
+      if (size > maxBytes) throw new InferenceError('too_large', `The upload is over the limit of ${maxBytes} bytes.`)
+      chunks.push(chunk)
+    }
+  } catch (error) {
+    if (error instanceof InferenceError) throw error
+    // The client went away, or took longer than the request timeout (Node has answered 408).
+    throw new InferenceError('bad_request', `The upload was cut off after ${size} bytes.`)
   }
   return Buffer.concat(chunks)
 }

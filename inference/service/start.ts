@@ -3,7 +3,19 @@ import { intFromEnv as int, limitsFromEnv } from '../../lib/limits'
 import { exitWithParent } from '../../lib/exit-with-parent'
 import { createLogger } from '../../lib/log'
 import type { ModelAdapter } from '../models/adapter'
-import { createInferenceService } from './http-server'
+import { createInferenceService, DEFAULT_HTTP_OPTIONS, type ServiceHttpOptions } from './http-server'
+
+/** The service's transport limits from SERVICE_* variables (see README, "Configuration"). */
+export function httpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServiceHttpOptions {
+  const d = DEFAULT_HTTP_OPTIONS
+  return {
+    headersTimeoutMs: int(env.SERVICE_HEADERS_TIMEOUT_MS, d.headersTimeoutMs),
+    requestTimeoutMs: int(env.SERVICE_REQUEST_TIMEOUT_MS, d.requestTimeoutMs),
+    keepAliveTimeoutMs: int(env.SERVICE_KEEP_ALIVE_TIMEOUT_MS, d.keepAliveTimeoutMs),
+    connectionsCheckingIntervalMs: int(env.SERVICE_CONNECTIONS_CHECK_MS, d.connectionsCheckingIntervalMs),
+    maxConnections: int(env.SERVICE_MAX_CONNECTIONS, d.maxConnections),
+  }
+}
 
 /** Starts one inference service process: config from the environment, models loaded before /readyz is green. */
 export async function startService(name: string, adapters: ModelAdapter[], defaultPort: number) {
@@ -18,6 +30,7 @@ export async function startService(name: string, adapters: ModelAdapter[], defau
     maxConcurrentRuns: int(process.env.MAX_CONCURRENT_RUNS, 1),
     maxQueuedRuns: int(process.env.MAX_QUEUED_RUNS, 16),
     logger,
+    http: httpOptionsFromEnv(),
   })
   const port = int(process.env.PORT, defaultPort)
   const host = process.env.HOST ?? '127.0.0.1'

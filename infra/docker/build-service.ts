@@ -1,19 +1,22 @@
 // Builds the folder an inference service's container runs from (infra/docker/inference.Dockerfile
 // runs this in its build stage; tests/infra/docker.test.ts runs it here and starts the result):
 //
-//   <out>/service.mjs    the entry bundled with esbuild (one file, no dev dependencies)
-//   <out>/models/        this service's models: converted to ONNX at build time, or copied as shipped
-//                        (MODELS_BAKED=1 at run time)
+//   <out>/service.mjs    the one service entry bundled with esbuild (one file, no dev dependencies);
+//                        the task comes from SERVICE_TASK at run time (the Dockerfile sets it)
+//   <out>/service.json   the task and its port, for the health check
+//   <out>/models/        this task's models: converted to ONNX at build time, or copied as shipped
+//                        (MODELS_BAKED=1 at run time); user files are never baked in
 //   <out>/node_modules/  only the native packages left external (onnxruntime-node, sharp), with
 //                        their dependencies and only this platform's binaries
 //
-// Usage: node --import tsx infra/docker/build-service.ts <entry.ts> <out-dir>
+// Usage: node --import tsx infra/docker/build-service.ts <task> <out-dir>
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { basename, dirname, join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { build } from 'esbuild'
-import { ensureConverted } from '../../inference/convert/catalogue'
-import { packageDir } from '../../inference/convert/catalogue'
-import { SERVICE_ADAPTERS } from '../../inference/models/registry'
+import { isModelTask, MODEL_TASKS, SERVICE_ENTRY, TASKS } from '../../contracts/tasks'
+import { ensureConverted } from '../../inference/convert/cache'
+import { TASK_MODELS } from '../../inference/models/registry'
+import { packageDir } from '../../inference/runtime/model-paths'
 
 /** Packages with native binaries: esbuild cannot bundle them, so they ship as installed. */
 const NATIVE = ['onnxruntime-node', 'sharp']
@@ -35,7 +38,8 @@ function copyWithDependencies(name: string, fromDir: string, root: string, out: 
   seen.add(dir)
   cpSync(dir, join(out, dir.slice(root.length)), { recursive: true, dereference: true })
   const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
-  for (const dep of [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {})]) copyWithDependencies(dep, dir, root, out, seen)
+  for (const dep of [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {})])
+    copyWithDependencies(dep, dir, root, out, seen)
 }
 
 /** onnxruntime-node ships binaries for every OS; keep only the one this image runs on. */
@@ -45,28 +49,29 @@ function pruneForeignBinaries(out: string) {
   for (const napi of readdirSync(bin))
     for (const platform of readdirSync(join(bin, napi))) {
       if (platform !== process.platform) rmSync(join(bin, napi, platform), { recursive: true, force: true })
-      else for (const arch of readdirSync(join(bin, napi, platform))) if (arch !== process.arch) rmSync(join(bin, napi, platform, arch), { recursive: true, force: true })
+      else
+        for (const arch of readdirSync(join(bin, napi, platform)))
+          if (arch !== process.arch) rmSync(join(bin, napi, platform, arch), { recursive: true, force: true })
     }
 }
 
-export async function buildService(entry: string, outDir: string) {
+export async function buildService(task: string, outDir: string) {
   const root = process.cwd()
   const out = resolve(outDir)
-  if (!existsSync(join(root, entry))) throw new Error(`No entry ${entry} (run from the repository root).`)
+  if (!isModelTask(task)) throw new Error(`${task} is not one of the tasks: ${MODEL_TASKS.join(', ')}`)
+  if (!existsSync(join(root, SERVICE_ENTRY))) throw new Error(`No entry ${SERVICE_ENTRY} (run from the repository root).`)
   rmSync(out, { recursive: true, force: true })
   mkdirSync(out, { recursive: true })
 
-  // The entry's file name is the service's name (inference/service/<name>.ts).
-  const service = basename(entry, '.ts') as keyof typeof SERVICE_ADAPTERS
-  const adapters = SERVICE_ADAPTERS[service]
-  if (!adapters) throw new Error(`${entry} is not one of the services: ${Object.keys(SERVICE_ADAPTERS).join(', ')}`)
-  for (const adapter of adapters) {
-    for (const weights of adapter.weights) await ensureConverted(weights, join(out, 'models'))
-    for (const asset of adapter.assets ?? []) for (const file of asset.files) cpSync(join(packageDir(asset.npmPackage), file), join(out, 'models', basename(file)))
-  }
+  // Every source the same way: conversions into the image's models folder, shipped files copied there.
+  for (const adapter of TASK_MODELS[task])
+    for (const source of adapter.sources) {
+      if (source.kind === 'convert') await ensureConverted(source, join(out, 'models'))
+      if (source.kind === 'package-file') cpSync(join(packageDir(source.npmPackage), source.path), join(out, 'models', source.file))
+    }
 
   await build({
-    entryPoints: [join(root, entry)],
+    entryPoints: [join(root, SERVICE_ENTRY)],
     outfile: join(out, 'service.mjs'),
     bundle: true,
     platform: 'node',
@@ -82,16 +87,17 @@ export async function buildService(entry: string, outDir: string) {
   pruneForeignBinaries(out)
   const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
   writeFileSync(join(out, 'package.json'), JSON.stringify({ name: 'restora-service', private: true, type: 'module', version }, null, 2))
+  writeFileSync(join(out, 'service.json'), JSON.stringify({ task, port: TASKS[task].port }))
   return out
 }
 
 if (import.meta.main ?? process.argv[1]?.endsWith('build-service.ts')) {
-  const [entry, outDir] = process.argv.slice(2)
-  if (!entry || !outDir) {
-    console.error('usage: node --import tsx infra/docker/build-service.ts <entry.ts> <out-dir>')
+  const [task, outDir] = process.argv.slice(2)
+  if (!task || !outDir) {
+    console.error('usage: node --import tsx infra/docker/build-service.ts <task> <out-dir>')
     process.exit(2)
   }
   const started = Date.now()
-  await buildService(entry, outDir)
-  console.log(`built ${entry} -> ${outDir} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  await buildService(task, outDir)
+  console.log(`built the ${task} service -> ${outDir} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 }

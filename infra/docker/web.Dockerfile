@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The orchestrator: the Nuxt app and its Nitro server (tRPC API), `nuxt build` -> .output.
-# Build stage: full install and the production build. Runtime stage: .output only (Nitro traces
-# and copies the server's node_modules into it), as a non-root user.
+# Build stage: full install and the production build. Runtime stage: .output (Nitro traces and
+# copies the server's node_modules into it) and the SQL migrations, as a non-root user.
 
 FROM node:22-bookworm-slim AS build
 WORKDIR /src
@@ -14,10 +14,14 @@ FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    PGLITE_DIR=/data/db
 WORKDIR /app
 COPY --from=build --chown=root:root /src/.output /app/.output
-# Job records stay on the task's disk until the S3 store lands; the only folder the app may write.
+# The server applies these at start, from server/db/migrations under its working directory (/app).
+COPY --from=build --chown=root:root /src/server/db/migrations /app/server/db/migrations
+# The only folder the app may write. Job records are in PostgreSQL (DATABASE_URL, RDS in AWS); an image
+# started without one keeps them in an embedded PGlite under PGLITE_DIR.
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000

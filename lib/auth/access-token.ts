@@ -17,6 +17,13 @@ export interface VerifiedUser {
   /** Stable user id (Cognito `sub`). */
   sub: string
   username: string
+  /** The token's own id (Cognito: a UUID); the orchestrator's sign-out deny-list is keyed by it. */
+  jti?: string
+  /** Seconds since the epoch: issued at, expires at (always there in a verified token). */
+  iat?: number
+  exp?: number
+  /** When the user signed in (Cognito keeps it across refreshes; absent: `iat`). */
+  authTime?: number
 }
 
 export class InvalidTokenError extends Error {}
@@ -35,7 +42,15 @@ export function createAccessTokenVerifier(config: TokenIssuer) {
     if (payload.token_use !== 'access') throw new InvalidTokenError('An access token is required (got a different token type).')
     if (payload.client_id !== config.clientId) throw new InvalidTokenError('The access token was issued to a different app client.')
     if (typeof payload.sub !== 'string') throw new InvalidTokenError('The access token has no subject.')
-    return { sub: payload.sub, username: typeof payload.username === 'string' ? payload.username : payload.sub }
+    if (typeof payload.exp !== 'number') throw new InvalidTokenError('The access token has no expiry.')
+    return {
+      sub: payload.sub,
+      username: typeof payload.username === 'string' ? payload.username : payload.sub,
+      jti: typeof payload.jti === 'string' ? payload.jti : undefined,
+      iat: typeof payload.iat === 'number' ? payload.iat : undefined,
+      exp: payload.exp,
+      authTime: typeof payload.auth_time === 'number' ? payload.auth_time : undefined,
+    }
   }
 }
 

@@ -36,7 +36,10 @@ export interface Cognito {
 const children = new Set<ChildProcess>()
 
 export function startProcess(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, options: { quiet?: boolean } = {}): ChildProcess {
-  const child = spawn(command, args, { env: { ...process.env, ...env, RESTORA_PARENT_PID: String(process.pid) }, stdio: ['ignore', options.quiet ? 'ignore' : 'pipe', options.quiet ? 'ignore' : 'pipe'] })
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env, RESTORA_PARENT_PID: String(process.pid) },
+    stdio: ['ignore', options.quiet ? 'ignore' : 'pipe', options.quiet ? 'ignore' : 'pipe'],
+  })
   children.add(child)
   const prefix = `[${name}] `
   const forward = (stream: NodeJS.ReadableStream | null, out: NodeJS.WritableStream) => {
@@ -94,7 +97,11 @@ const tsx = (script: string) => [process.execPath, ['--import', 'tsx', script]] 
 
 export async function startCognito(port: number, dataDir: string): Promise<Cognito> {
   const [node, args] = tsx('scripts/cognito-local.ts')
-  const child = startProcess('cognito', node, [...args, String(port), dataDir], { AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1', COGNITO_LOCAL_LOG: process.env.COGNITO_LOCAL_LOG ?? 'error', CODE: LOCAL_CONFIRMATION_CODE })
+  const child = startProcess('cognito', node, [...args, String(port), dataDir], {
+    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
+    COGNITO_LOCAL_LOG: process.env.COGNITO_LOCAL_LOG ?? 'error',
+    CODE: LOCAL_CONFIRMATION_CODE,
+  })
   const endpoint = `http://127.0.0.1:${port}`
   await waitFor(`${endpoint}/health`, child, 30_000)
   return { endpoint, ...(await bootstrapUserPool(endpoint)) }
@@ -102,7 +109,12 @@ export async function startCognito(port: number, dataDir: string): Promise<Cogni
 
 /** Finds or creates the local user pool, its web client and the demo user (idempotent across restarts). */
 export async function bootstrapUserPool(endpoint: string) {
-  const client = new CognitoIdentityProviderClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 })
+  const client = new CognitoIdentityProviderClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  })
   const pools = await client.send(new ListUserPoolsCommand({ MaxResults: 60 }))
   const pool =
     pools.UserPools?.find((p) => p.Name === 'restora-local') ??
@@ -113,7 +125,12 @@ export async function bootstrapUserPool(endpoint: string) {
     clients.UserPoolClients?.find((c) => c.ClientName === 'web') ??
     (
       await client.send(
-        new CreateUserPoolClientCommand({ UserPoolId: userPoolId, ClientName: 'web', GenerateSecret: false, ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'] }),
+        new CreateUserPoolClientCommand({
+          UserPoolId: userPoolId,
+          ClientName: 'web',
+          GenerateSecret: false,
+          ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+        }),
       )
     ).UserPoolClient!
   const ensureUser = async (email: string, password: string) => {
@@ -127,7 +144,10 @@ export async function bootstrapUserPool(endpoint: string) {
           UserPoolId: userPoolId,
           Username: email,
           MessageAction: 'SUPPRESS',
-          UserAttributes: [{ Name: 'email', Value: email }, { Name: 'email_verified', Value: 'true' }],
+          UserAttributes: [
+            { Name: 'email', Value: email },
+            { Name: 'email_verified', Value: 'true' },
+          ],
         }),
       )
     await client.send(new AdminSetUserPasswordCommand({ UserPoolId: userPoolId, Username: email, Password: password, Permanent: true }))
@@ -162,7 +182,7 @@ export type ServiceName = InferenceServiceName
 
 export async function startInferenceService(name: ServiceName, port: number, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   const [node, args] = tsx(SERVICES[name].entry)
-  const child = startProcess(name, node, [...args], { ...env, PORT: String(port), HOST: '127.0.0.1' })
+  const child = startProcess(name, node, [...args, name], { ...env, PORT: String(port), HOST: '127.0.0.1' })
   await waitFor(`http://127.0.0.1:${port}/readyz`, child, SERVICES[name].readyTimeoutMs)
   return child
 }

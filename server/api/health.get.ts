@@ -9,7 +9,10 @@ export default defineEventHandler(async (event) => {
       urls.map(async (url) => ({
         task,
         url,
-        ready: await fetch(new URL('/readyz', url), { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false),
+        ready: await fetch(new URL('/readyz', url), { signal: AbortSignal.timeout(2000) }).then(
+          (r) => r.ok,
+          () => false,
+        ),
       })),
     ),
   )

@@ -5,12 +5,15 @@ import {
   ConfirmSignUpCommand,
   ForgotPasswordCommand,
   GetUserCommand,
+  GlobalSignOutCommand,
   InitiateAuthCommand,
   RevokeTokenCommand,
   SignUpCommand,
 } from '@aws-sdk/client-cognito-identity-provider'
 import { TRPCError } from '@trpc/server'
+import { decodeJwt } from 'jose'
 import type { OrchestratorConfig } from '../config'
+import type { Revocations } from './revocations'
 
 export interface Tokens {
   accessToken: string
@@ -22,7 +25,11 @@ export interface Tokens {
 export class CognitoAuth {
   private readonly client: CognitoIdentityProviderClient
 
-  constructor(private readonly config: OrchestratorConfig['cognito']) {
+  /** `sessions`: refreshes of a session that "sign out everywhere" ended are refused (see refresh). */
+  constructor(
+    private readonly config: OrchestratorConfig['cognito'],
+    private readonly sessions?: Pick<Revocations, 'assertSessionActive'>,
+  ) {
     this.client = new CognitoIdentityProviderClient({
       region: config.region,
       endpoint: config.endpoint,
@@ -34,7 +41,9 @@ export class CognitoAuth {
 
   async signUp(email: string, password: string): Promise<{ confirmed: boolean }> {
     await this.call(() =>
-      this.client.send(new SignUpCommand({ ClientId: this.config.clientId, Username: email, Password: password, UserAttributes: [{ Name: 'email', Value: email }] })),
+      this.client.send(
+        new SignUpCommand({ ClientId: this.config.clientId, Username: email, Password: password, UserAttributes: [{ Name: 'email', Value: email }] }),
+      ),
     )
     if (!this.config.autoConfirm) return { confirmed: false }
     await this.call(() => this.client.send(new AdminConfirmSignUpCommand({ UserPoolId: this.config.userPoolId, Username: email })))
@@ -53,12 +62,17 @@ export class CognitoAuth {
   }
 
   async resetPassword(email: string, code: string, password: string): Promise<void> {
-    await this.call(() => this.client.send(new ConfirmForgotPasswordCommand({ ClientId: this.config.clientId, Username: email, ConfirmationCode: code, Password: password })))
+    await this.call(() =>
+      this.client.send(new ConfirmForgotPasswordCommand({ ClientId: this.config.clientId, Username: email, ConfirmationCode: code, Password: password })),
+    )
   }
 
   async signIn(email: string, password: string): Promise<Tokens> {
     const result = await this.call(
-      () => this.client.send(new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: this.config.clientId, AuthParameters: { USERNAME: email, PASSWORD: password } })),
+      () =>
+        this.client.send(
+          new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: this.config.clientId, AuthParameters: { USERNAME: email, PASSWORD: password } }),
+        ),
       // The emulator answers a wrong password with InvalidPasswordException; AWS with NotAuthorized.
       { InvalidPasswordException: ['UNAUTHORIZED', 'Wrong email or password.'] },
     )
@@ -67,15 +81,49 @@ export class CognitoAuth {
 
   async refresh(refreshToken: string): Promise<Tokens> {
     const result = await this.call(() =>
-      this.client.send(new InitiateAuthCommand({ AuthFlow: 'REFRESH_TOKEN_AUTH', ClientId: this.config.clientId, AuthParameters: { REFRESH_TOKEN: refreshToken } })),
+      this.client.send(
+        new InitiateAuthCommand({ AuthFlow: 'REFRESH_TOKEN_AUTH', ClientId: this.config.clientId, AuthParameters: { REFRESH_TOKEN: refreshToken } }),
+      ),
     )
-    return this.tokens(result.AuthenticationResult, refreshToken)
+    const tokens = this.tokens(result.AuthenticationResult, refreshToken)
+    if (this.sessions) {
+      // Cognito revokes every refresh token at GlobalSignOut; the emulator cannot (it has no
+      // GlobalSignOut), so the session's start is checked here too. The emulator's refresh tokens
+      // are readable JWTs issued at sign-in; Cognito's are encrypted, and its access tokens keep
+      // the sign-in time (auth_time) across refreshes.
+      const claims = readClaims(tokens.accessToken)
+      const startedAt = readClaims(refreshToken)?.iat ?? claims?.auth_time ?? claims?.iat
+      if (typeof claims?.sub === 'string' && typeof startedAt === 'number') {
+        await this.sessions.assertSessionActive(claims.sub, startedAt).catch(async (error: unknown) => {
+          await this.signOut(refreshToken)
+          throw error
+        })
+      }
+    }
+    return tokens
   }
 
   /** Revokes the refresh token, so a stolen cookie cannot mint new sessions. */
   async signOut(refreshToken: string): Promise<void> {
     // Best effort: the cookies are cleared whatever Cognito answers.
     await this.client.send(new RevokeTokenCommand({ ClientId: this.config.clientId, Token: refreshToken })).catch(() => {})
+  }
+
+  /**
+   * Ends every session of the user at Cognito (GlobalSignOut: all refresh tokens revoked, and
+   * the access tokens refused by Cognito's own APIs). 'unsupported' from the emulator, which lacks it.
+   */
+  async globalSignOut(accessToken: string): Promise<'signed-out' | 'unsupported'> {
+    try {
+      await this.client.send(new GlobalSignOutCommand({ AccessToken: accessToken }))
+      return 'signed-out'
+    } catch (error) {
+      const { name, message } = error as Error
+      if (this.config.endpoint && (/unsupported/i.test(name) || /unsupported feature/i.test(message))) return 'unsupported'
+      // The token was revoked at Cognito already (signed out everywhere from another device).
+      if (name === 'NotAuthorizedException') return 'signed-out'
+      throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'The sign-in service is unavailable; try again shortly.', cause: error })
+    }
   }
 
   /** The user's email, which access tokens do not carry. */
@@ -85,7 +133,8 @@ export class CognitoAuth {
   }
 
   private tokens(result: { AccessToken?: string; RefreshToken?: string; ExpiresIn?: number } | undefined, previousRefresh: string | null): Tokens {
-    if (!result?.AccessToken) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign-in needs another step this app does not support yet (e.g. a new password).' })
+    if (!result?.AccessToken)
+      throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign-in needs another step this app does not support yet (e.g. a new password).' })
     return { accessToken: result.AccessToken, refreshToken: result.RefreshToken ?? previousRefresh, expiresIn: result.ExpiresIn ?? 3600 }
   }
 
@@ -112,5 +161,15 @@ export class CognitoAuth {
       if (mapped) throw new TRPCError({ code: mapped[0], message: mapped[1], cause: error })
       throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'The sign-in service is unavailable; try again shortly.', cause: error })
     }
+  }
+}
+
+/** A JWT's claims without checking them (tokens straight from Cognito); null when it is not a readable JWT. */
+function readClaims(token: string): { sub?: unknown; iat?: number; auth_time?: number } | null {
+  try {
+    const claims = decodeJwt(token)
+    return { sub: claims.sub, iat: claims.iat, auth_time: typeof claims.auth_time === 'number' ? claims.auth_time : undefined }
+  } catch {
+    return null
   }
 }

@@ -1,26 +1,32 @@
 import { readRunStream, RunStreamError, type RunResult } from '../../contracts/run-stream'
-import { Detection, ServiceError, type MaskMode, type ModelTask, type RunEvent, type ServiceErrorCode } from '../../contracts/service'
+import { Detection, ServiceError, type ModelTask, type RunEvent, type ServiceErrorCode } from '../../contracts/service'
 import type { StepSpec } from '../../contracts/api'
 
-/** A failure of one attempt; `retryable` says whether another replica or a later try may succeed. */
+/**
+ * A failure of one attempt; `retryable` says whether another replica or a later try may succeed,
+ * `transient` that the service is only busy, still loading or restarting (nothing was run), so
+ * waiting is the cure.
+ */
 export class DispatchError extends Error {
   constructor(
     readonly code: ServiceErrorCode | 'service_unavailable',
     message: string,
     readonly retryable: boolean,
+    readonly transient = false,
   ) {
     super(message)
   }
 }
+
+const isTransientCode = (code: string) => code === 'busy' || code === 'not_ready'
 
 export interface RunRequestOptions {
   accessToken: string
   requestId: string
   signal: AbortSignal
   onEvent: (event: RunEvent) => void
-  /** For remove-text steps: the user's mask (PNG) and how it combines with the detected one. */
+  /** The user's mask (PNG), when the job has one: the service uses it only for models that take a mask. */
   mask?: Uint8Array | null
-  maskMode?: MaskMode
 }
 
 export interface DispatcherOptions {
@@ -82,34 +88,66 @@ export class Dispatcher {
     return urls[start % urls.length]!
   }
 
-  async run(step: StepSpec, image: Uint8Array, options: RunRequestOptions): Promise<RunResult> {
-    let slots = this.slots.get(step.task)
-    if (!slots) this.slots.set(step.task, (slots = new Semaphore(Math.max(1, (this.replicas[step.task]?.length ?? 0) * this.options.perReplicaConcurrency))))
-    await slots.acquire(options.signal)
+  /**
+   * Runs `work` once one of the task's slots is free. Jobs and detections share the slots, so
+   * neither can flood a service's own queue and make the other's requests come back "busy".
+   */
+  private async withSlot<T>(task: ModelTask, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+    let slots = this.slots.get(task)
+    if (!slots) this.slots.set(task, (slots = new Semaphore(Math.max(1, (this.replicas[task]?.length ?? 0) * this.options.perReplicaConcurrency))))
+    await slots.acquire(signal)
     try {
-      return await this.runOn(this.pickReplica(step.task), step, image, options)
+      return await work()
     } finally {
       slots.release()
     }
   }
 
+  run(step: StepSpec, image: Uint8Array, options: RunRequestOptions): Promise<RunResult> {
+    return this.withSlot(step.task, options.signal, () => this.runOn(this.pickReplica(step.task), step, image, options))
+  }
+
   /** Asks a service which regions it would work on (text boxes and mask), without running. */
-  async detect(task: ModelTask, model: string | undefined, image: Uint8Array, options: { accessToken: string; requestId: string; signal: AbortSignal }): Promise<Detection> {
-    const replica = this.pickReplica(task)
+  detect(
+    task: ModelTask,
+    model: string | undefined,
+    image: Uint8Array,
+    options: { accessToken: string; requestId: string; signal: AbortSignal },
+  ): Promise<Detection> {
+    return this.withSlot(task, options.signal, () => this.detectOn(this.pickReplica(task), task, model, image, options))
+  }
+
+  private async detectOn(
+    replica: string,
+    task: ModelTask,
+    model: string | undefined,
+    image: Uint8Array,
+    options: { accessToken: string; requestId: string; signal: AbortSignal },
+  ): Promise<Detection> {
     const url = new URL('/v1/detect', replica)
     if (model) url.searchParams.set('model', model)
     let response: Response
     try {
-      response = await fetch(url, { method: 'POST', body: image as Uint8Array<ArrayBuffer>, headers: { authorization: `Bearer ${options.accessToken}`, 'x-request-id': options.requestId }, signal: options.signal })
+      response = await fetch(url, {
+        method: 'POST',
+        body: image as Uint8Array<ArrayBuffer>,
+        headers: { authorization: `Bearer ${options.accessToken}`, 'x-request-id': options.requestId },
+        signal: options.signal,
+      })
     } catch (error) {
       if (options.signal.aborted) throw error
       this.unhealthyUntil.set(replica, Date.now() + this.options.unhealthyForMs)
-      throw new DispatchError('service_unavailable', `The ${task} service could not be reached.`, true)
+      throw new DispatchError('service_unavailable', `The ${task} service could not be reached.`, true, true)
     }
     const body = await response.json().catch(() => null)
     if (!response.ok) {
       const parsed = ServiceError.safeParse(body)
-      throw new DispatchError(parsed.success ? parsed.data.code : 'service_unavailable', parsed.success ? parsed.data.message : `The ${task} service answered HTTP ${response.status}.`, response.status >= 500)
+      throw new DispatchError(
+        parsed.success ? parsed.data.code : 'service_unavailable',
+        parsed.success ? parsed.data.message : `The ${task} service answered HTTP ${response.status}.`,
+        response.status >= 500,
+        parsed.success && isTransientCode(parsed.data.code),
+      )
     }
     return Detection.parse(body)
   }
@@ -143,11 +181,10 @@ export class Dispatcher {
     }
   }
 
-  private async runWithSignal(replica: string, step: StepSpec, image: Uint8Array, options: RunRequestOptions, callerSignal: AbortSignal) {
+  private async runWithSignal(replica: string, step: StepSpec, image: Uint8Array, options: RunRequestOptions, _callerSignal: AbortSignal) {
     const url = new URL('/v1/run', replica)
     url.searchParams.set('model', step.model)
-    url.searchParams.set('scale', String(step.scale))
-    if (options.maskMode) url.searchParams.set('maskMode', options.maskMode)
+    url.searchParams.set('options', JSON.stringify(step.options))
     // With a user mask the body is a multipart form; otherwise the image bytes alone.
     let body: BodyInit = image as Uint8Array<ArrayBuffer>
     const headers: Record<string, string> = { authorization: `Bearer ${options.accessToken}`, 'x-request-id': options.requestId }
@@ -164,19 +201,20 @@ export class Dispatcher {
     } catch (error) {
       if (options.signal.aborted) throw error
       markDown()
-      throw new DispatchError('service_unavailable', `The ${step.task} service could not be reached.`, true)
+      throw new DispatchError('service_unavailable', `The ${step.task} service could not be reached.`, true, true)
     }
     if (!response.ok || !response.body) {
       const parsed = ServiceError.safeParse(await response.json().catch(() => null))
       const retryable = response.status === 503 || response.status === 502 || response.status === 504
       if (retryable) markDown()
-      if (parsed.success) throw new DispatchError(parsed.data.code, parsed.data.message, retryable)
+      if (parsed.success) throw new DispatchError(parsed.data.code, parsed.data.message, retryable, isTransientCode(parsed.data.code))
       throw new DispatchError('service_unavailable', `The ${step.task} service answered HTTP ${response.status}.`, retryable || response.status >= 500)
     }
     try {
       return await readRunStream(response.body, options.onEvent)
     } catch (error) {
-      if (error instanceof RunStreamError) throw new DispatchError(error.failure.code, error.failure.message, error.failure.code === 'busy' || error.failure.code === 'not_ready')
+      if (error instanceof RunStreamError)
+        throw new DispatchError(error.failure.code, error.failure.message, isTransientCode(error.failure.code), isTransientCode(error.failure.code))
       if (options.signal.aborted) throw error
       markDown()
       throw new DispatchError('service_unavailable', `The ${step.task} service stopped in the middle of the job.`, true)

@@ -20,9 +20,14 @@ export interface RunnerOptions {
   concurrency: number
   timeoutMs: number
   maxAttempts: number
+  /** How long a step waits out a busy, loading or restarting service (tries that ran nothing) before failing. */
+  transientWindowMs: number
   /** Delay before retry n (1-based); exponential by default. */
   backoffMs?: (attempt: number) => number
 }
+
+/** Waits between tries at a service that is busy or restarting: 0.5 s doubling to 15 s, with jitter so waiting jobs spread out. */
+const transientBackoffMs = (wait: number) => Math.min(15_000, 500 * 2 ** (wait - 1)) * (0.8 + 0.4 * Math.random())
 
 type JobError = NonNullable<JobRecord['error']>
 
@@ -100,7 +105,11 @@ export class JobRunner {
       if (failures < this.options.maxAttempts) throw error
       this.infraFailures.delete(ref.id)
       const job = await this.options.repository.get(ref).catch(() => null)
-      if (job) await this.finish(job, 'failed', { code: 'internal', message: 'Storage is full or unavailable, so the result could not be saved; run the job again later.' }).catch(() => {})
+      if (job)
+        await this.finish(job, 'failed', {
+          code: 'internal',
+          message: 'Storage is full or unavailable, so the result could not be saved; run the job again later.',
+        }).catch(() => {})
     }
   }
 
@@ -135,14 +144,27 @@ export class JobRunner {
   }
 
   /** Runs one step with retries; returns null on success, 'cancelled', or the error to record. */
-  private async runStep(job: JobRecord, index: number, signal: AbortSignal, controller: AbortController, heartbeat: () => Promise<void>, log: Logger): Promise<JobError | 'cancelled' | null> {
+  private async runStep(
+    job: JobRecord,
+    index: number,
+    signal: AbortSignal,
+    controller: AbortController,
+    heartbeat: () => Promise<void>,
+    log: Logger,
+  ): Promise<JobError | 'cancelled' | null> {
     const { repository, store, dispatcher } = this.options
     const step = job.steps[index]!
     const input = await store.get(index === 0 ? jobKeys(job).input : jobKeys(job).stepOutput(index - 1))
     if (!input) return { code: 'internal', message: 'An input of this job is missing from storage; run it again.' }
-    const mask = step.spec.task === 'remove-text' && job.userMask ? (await store.get(jobKeys(job).mask))?.data : null
-    for (let attempt = 1; ; attempt++) {
+    // The user's mask goes with every step; a service hands it only to models that take one (capabilities.mask).
+    const mask = job.userMask ? (await store.get(jobKeys(job).mask))?.data : null
+    // Tries that found the service busy, loading or unreachable ran nothing: they wait within a
+    // window of time instead of using up attempts, so a restart or a rush delays the job, not fails it.
+    let waitingSince: number | null = null
+    let waits = 0
+    for (let attempt = 1; ; ) {
       job.attempts++
+      job.status = 'running'
       step.status = 'running'
       step.progress = null
       await repository.save(job)
@@ -156,7 +178,6 @@ export class JobRunner {
           requestId: job.id,
           signal,
           mask,
-          maskMode: step.spec.task === 'remove-text' ? job.maskMode : undefined,
           onEvent: (event) => {
             if (event.type !== 'progress') return
             step.progress = { done: event.done, total: event.total }
@@ -182,13 +203,38 @@ export class JobRunner {
       } catch (error) {
         stopTimer({ outcome: controller.signal.aborted ? 'cancelled' : 'failed' })
         if (controller.signal.aborted) return 'cancelled'
-        if (signal.aborted) return { code: 'service_unavailable', message: `The job took longer than ${formatDuration(this.options.timeoutMs)} and was stopped.` }
+        if (signal.aborted)
+          return { code: 'service_unavailable', message: `The job took longer than ${formatDuration(this.options.timeoutMs)} and was stopped.` }
         if (!(error instanceof DispatchError)) throw error
+        if (error.transient) {
+          waitingSince ??= Date.now()
+          if (Date.now() - waitingSince < this.options.transientWindowMs) {
+            log.warn({ step: index, waits: ++waits, reason: error.message }, 'service not available yet; the step waits')
+            // Cancelled on another replica meanwhile: that record wins.
+            if ((await repository.get(job))?.status === 'cancelled') return 'cancelled'
+            job.status = 'queued'
+            step.status = 'pending'
+            await repository.save(job)
+            void heartbeat().catch(() => {})
+            await sleep(Math.min(transientBackoffMs(waits), Math.max(0, waitingSince + this.options.transientWindowMs - Date.now())), signal)
+            if (controller.signal.aborted) return 'cancelled'
+            if (signal.aborted)
+              return { code: 'service_unavailable', message: `The job took longer than ${formatDuration(this.options.timeoutMs)} and was stopped.` }
+            continue
+          }
+          step.status = 'failed'
+          return {
+            code: error.code,
+            message: `${error.message} It was still unavailable after ${formatDuration(this.options.transientWindowMs)} of waiting; run the job again later.`,
+          }
+        }
+        waitingSince = null
         // A user token the service refuses (expired mid-queue) is replaced by the orchestrator's own.
         const staleUserToken = error.code === 'unauthorized' && this.userTokens.delete(job.id) && this.options.serviceIdentity !== null
         if ((error.retryable || staleUserToken) && attempt < this.options.maxAttempts) {
           log.warn({ step: index, attempt, reason: error.message }, 'retrying step')
           await sleep((this.options.backoffMs ?? ((n) => 500 * 2 ** (n - 1)))(attempt), signal)
+          attempt++
           continue
         }
         step.status = 'failed'

@@ -1,4 +1,12 @@
-import { ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs'
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+  type Message,
+} from '@aws-sdk/client-sqs'
 import type { Logger } from 'pino'
 import { QueueFullError, type JobHandler, type JobQueue } from './queue'
 import type { JobRef } from './repository'
@@ -44,7 +52,9 @@ export class SqsQueue implements JobQueue {
   /** ApproximateNumberOfMessages, cached for a few seconds: it is a hint, and every create reads it. */
   async depth() {
     if (Date.now() - this.depthCache.at < 5000) return this.depthCache.value
-    const { Attributes } = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: this.options.queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }))
+    const { Attributes } = await this.client.send(
+      new GetQueueAttributesCommand({ QueueUrl: this.options.queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    )
     this.depthCache = { value: Number(Attributes?.ApproximateNumberOfMessages ?? 0), at: Date.now() }
     return this.depthCache.value
   }
@@ -59,7 +69,12 @@ export class SqsQueue implements JobQueue {
       let messages: Message[] = []
       try {
         ;({ Messages: messages = [] } = await this.client.send(
-          new ReceiveMessageCommand({ QueueUrl: this.options.queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 20, VisibilityTimeout: this.options.visibilityTimeoutSeconds }),
+          new ReceiveMessageCommand({
+            QueueUrl: this.options.queueUrl,
+            MaxNumberOfMessages: 1,
+            WaitTimeSeconds: 20,
+            VisibilityTimeout: this.options.visibilityTimeoutSeconds,
+          }),
         ))
       } catch (error) {
         this.options.logger.error({ err: error }, 'SQS receive failed; retrying in 5 s')
@@ -68,7 +83,13 @@ export class SqsQueue implements JobQueue {
       }
       if (!this.running) {
         // Stopped while waiting: hand the claim back at once instead of holding it to the timeout.
-        await Promise.all(messages.map((m) => this.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })).catch(() => {})))
+        await Promise.all(
+          messages.map((m) =>
+            this.client
+              .send(new ChangeMessageVisibilityCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 }))
+              .catch(() => {}),
+          ),
+        )
         break
       }
       for (const message of messages) {
@@ -90,7 +111,15 @@ export class SqsQueue implements JobQueue {
       return
     }
     const heartbeat = () =>
-      this.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: receipt, VisibilityTimeout: this.options.visibilityTimeoutSeconds })).then(() => {})
+      this.client
+        .send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: this.options.queueUrl,
+            ReceiptHandle: receipt,
+            VisibilityTimeout: this.options.visibilityTimeoutSeconds,
+          }),
+        )
+        .then(() => {})
     // Keep the claim alive even between progress events (a long tile, a slow upload to S3).
     const timer = setInterval(() => void heartbeat().catch(() => {}), (this.options.visibilityTimeoutSeconds * 1000) / 3)
     try {

@@ -17,7 +17,11 @@ test('the CLI upscales a folder with a pipeline and reports the bad file', async
   await run('mkdir', ['-p', input])
   for (const name of ['chelsea.png', 'camera.png', 'truncated.jpg']) await copyFile(fixture(name), join(input, name))
   const env = { ...process.env, RESTORA_URL: baseURL!, RESTORA_EMAIL: DEMO_USER.email, RESTORA_PASSWORD: DEMO_USER.password }
-  const result = await run(process.execPath, ['bin/restora.mjs', 'pipeline', input, '--steps', 'upscale:esrgan-medium:2,upscale:esrgan-medium:2', '-o', join(dir, 'out')], { env }).catch((e) => e)
+  const result = await run(
+    process.execPath,
+    ['bin/restora.mjs', 'pipeline', input, '--steps', 'upscale:esrgan-medium:2,upscale:esrgan-medium:2', '-o', join(dir, 'out')],
+    { env },
+  ).catch((e) => e)
   expect(result.code).toBe(1) // one file failed
   expect(result.stdout).toContain('2 of 3 images restored')
   expect(result.stderr).toMatch(/truncated\.jpg: The file is damaged/)

@@ -8,7 +8,9 @@ import { screenshot } from './helpers'
 
 test('remove text: the detected mask is shown, edited with the brush and undo, then the text is gone', async ({ page }, testInfo) => {
   const sample = (await buildOverlaySet(['coffee.png']))[1]! // "SAMPLE" watermark and "© photo studio"
-  const png = await sharp(sample.overlaid.data, { raw: { width: 600, height: 400, channels: 3 } }).png().toBuffer()
+  const png = await sharp(sample.overlaid.data, { raw: { width: 600, height: 400, channels: 3 } })
+    .png()
+    .toBuffer()
 
   await page.goto('/login')
   await page.getByLabel('Email').fill(DEMO_USER.email)
@@ -37,7 +39,10 @@ test('remove text: the detected mask is shown, edited with the brush and undo, t
   const download = page.getByRole('link', { name: 'Download PNG' })
   await expect(download).toBeVisible({ timeout: 90_000 })
   const [file] = await Promise.all([page.waitForEvent('download'), download.click()])
-  const { data, info } = await sharp(await readFile((await file.path())!)).removeAlpha().raw().toBuffer({ resolveWithObject: true })
+  const { data, info } = await sharp(await readFile((await file.path())!))
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true })
   expect([info.width, info.height]).toEqual([600, 400])
   const left = await findText(await loadOcr(), { width: info.width, height: info.height, channels: 3, data: new Uint8Array(data) })
   expect(left).toEqual([])

@@ -51,7 +51,7 @@ test('download as JPEG and WebP with a quality setting, and zoom the comparison 
   expect((await sharp(await readFile((await webp.path())!)).metadata()).format).toBe('webp')
 })
 
-test('use the result as new input: a second run starts from the first one\'s output', async ({ page }) => {
+test("use the result as new input: a second run starts from the first one's output", async ({ page }) => {
   await signIn(page)
   await chooseUpscale(page, 2)
   await page.getByLabel('Choose a photo').setInputFiles(await smallPhoto(60, 40, 'tiny.png'))
@@ -82,7 +82,9 @@ test('a photo whose result would exceed the output limit is flagged before uploa
   await signIn(page)
   await chooseUpscale(page, 4)
   // 2400x1800 = 4.3 MP in, x4 = 69 MP out: over the 64 MP output limit.
-  const large = await sharp({ create: { width: 2400, height: 1800, channels: 3, background: '#7a8' } }).jpeg().toBuffer()
+  const large = await sharp({ create: { width: 2400, height: 1800, channels: 3, background: '#7a8' } })
+    .jpeg()
+    .toBuffer()
   await page.getByLabel('Choose a photo').setInputFiles({ name: 'large.jpg', mimeType: 'image/jpeg', buffer: large })
   await expect(page.getByRole('alert')).toContainText('×4 would make 9600×7200 (69 MP), over the 64 MP limit')
   await expect(page.getByRole('button', { name: 'Upscale ×4' })).toBeDisabled()

@@ -8,8 +8,14 @@ export const stackEnv = () => inject('stackEnv')
 /** Real tokens from the Cognito emulator, obtained the way a client would. */
 export async function signInDirect(email = DEMO_USER.email, password = DEMO_USER.password) {
   const env = stackEnv()
-  const client = new CognitoIdentityProviderClient({ endpoint: env.COGNITO_ENDPOINT, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } })
-  const result = await client.send(new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: env.COGNITO_CLIENT_ID, AuthParameters: { USERNAME: email, PASSWORD: password } }))
+  const client = new CognitoIdentityProviderClient({
+    endpoint: env.COGNITO_ENDPOINT,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  })
+  const result = await client.send(
+    new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: env.COGNITO_CLIENT_ID, AuthParameters: { USERNAME: email, PASSWORD: password } }),
+  )
   client.destroy()
   return { accessToken: result.AuthenticationResult!.AccessToken!, idToken: result.AuthenticationResult!.IdToken! }
 }

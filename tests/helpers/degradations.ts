@@ -10,10 +10,14 @@ const pixels = async (image: Sharp): Promise<Pixels> => {
   const { data, info } = await image.removeAlpha().raw().toBuffer({ resolveWithObject: true })
   return { width: info.width, height: info.height, channels: 3, data: new Uint8Array(data) }
 }
-const map = (p: Pixels, f: (v: number, i: number) => number): Pixels => ({ ...p, data: Uint8Array.from(p.data, (v, i) => Math.min(255, Math.max(0, Math.round(f(v, i))))) })
+const map = (p: Pixels, f: (v: number, i: number) => number): Pixels => ({
+  ...p,
+  data: Uint8Array.from(p.data, (v, i) => Math.min(255, Math.max(0, Math.round(f(v, i))))),
+})
 
 /** Horizontal camera shake: the mean of 9 shifted copies. */
-export const motionBlur = (p: Pixels) => pixels(raw(p).convolve({ width: 9, height: 3, kernel: [...Array(9).fill(0), ...Array(9).fill(1), ...Array(9).fill(0)], scale: 9 }))
+export const motionBlur = (p: Pixels) =>
+  pixels(raw(p).convolve({ width: 9, height: 3, kernel: [...Array(9).fill(0), ...Array(9).fill(1), ...Array(9).fill(0)], scale: 9 }))
 
 /** Uniform haze, the atmospheric scattering model I = J t + A (1 - t) with transmission 0.6 and airlight 0.9. */
 export const haze = (p: Pixels) => map(p, (v) => v * 0.6 + 255 * 0.9 * 0.4)

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type * as tfjs from '@tensorflow/tfjs'
-import { packageDir } from '../../inference/convert/catalogue'
+import { packageDir } from '../../inference/runtime/model-paths'
 
 /**
  * UpscalerJS's own runtime path in Node, the reference our conversions are checked and benchmarked
@@ -27,7 +27,9 @@ export function upscalerDefinition(npmPackage: string, scale?: number): Upscaler
 async function artifacts(modelJsonPath: string): Promise<tfjs.io.ModelArtifacts> {
   const json = JSON.parse(await readFile(modelJsonPath, 'utf8'))
   const weightSpecs = json.weightsManifest.flatMap((g: { weights: unknown[] }) => g.weights)
-  const shards = await Promise.all(json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) => readFile(join(dirname(modelJsonPath), p))))
+  const shards = await Promise.all(
+    json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) => readFile(join(dirname(modelJsonPath), p))),
+  )
   const data = Buffer.concat(shards)
   return { modelTopology: json.modelTopology, weightSpecs, weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) }
 }

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { packageDir, sourceHash } from '../../inference/convert/catalogue'
+import { sourceHash } from '../../inference/convert/cache'
+import { packageDir } from '../../inference/runtime/model-paths'
 import { addGaussianNoise, loadRgb } from './images'
 
 /**
@@ -32,10 +33,14 @@ export const referencePath = (npmPackage: string) => join(DIR, `${npmPackage.rep
 /** The input every reference is recorded on: a 64x64 crop of a real photo with Gaussian noise (sigma 25, seed 7), NHWC in 0..1. */
 export async function referenceInput() {
   const crop = addGaussianNoise(await loadRgb('astronaut.png', { left: 160, top: 60, width: REFERENCE_SIZE, height: REFERENCE_SIZE }), 25, 7)
-  return { pixels: crop, nhwc: Float32Array.from(crop.data, (v) => v / 255), recipe: 'astronaut.png crop 64x64 at (160,60), Gaussian noise sigma 25 seed 7, /255, NHWC' }
+  return {
+    pixels: crop,
+    nhwc: Float32Array.from(crop.data, (v) => v / 255),
+    recipe: 'astronaut.png crop 64x64 at (160,60), Gaussian noise sigma 25 seed 7, /255, NHWC',
+  }
 }
 
-export const weightsHash = (npmPackage: string) => sourceHash(join(packageDir(npmPackage), 'models/model.json'))
+export const weightsHash = (npmPackage: string) => sourceHash({ format: 'tfjs-graph' }, join(packageDir(npmPackage), 'models/model.json'))
 
 export async function readReference(npmPackage: string): Promise<(TfjsReference & { values: Float32Array }) | null> {
   const path = referencePath(npmPackage)

@@ -71,7 +71,12 @@ export async function evaluateSstConfig(options: { stage: string; dev?: boolean;
   // 1. The app() part, as `sst install` evaluates it, gives $app.
   const appOut = join(PLATFORM, `restora-app.${process.pid}.${Date.now()}.mjs`)
   await build({
-    stdin: { contents: `import mod from ${JSON.stringify(configPath)}; console.log(JSON.stringify(await mod.app({ stage: ${JSON.stringify(options.stage)} })))`, resolveDir: ROOT, loader: 'ts', sourcefile: 'eval.ts' },
+    stdin: {
+      contents: `import mod from ${JSON.stringify(configPath)}; console.log(JSON.stringify(await mod.app({ stage: ${JSON.stringify(options.stage)} })))`,
+      resolveDir: ROOT,
+      loader: 'ts',
+      sourcefile: 'eval.ts',
+    },
     inject: [join(PLATFORM, 'src/shim/boot.js')],
     bundle: true,
     format: 'esm',

@@ -11,6 +11,22 @@ const REGION = process.env.MOCK_AWS_REGION ?? 'us-east-1'
 const resources: RecordedResource[] = []
 const calls = new Set<string>()
 
+/** Outputs a few resources compute in AWS that sst.config.ts reads (a database's endpoint, a generated password). */
+function computed(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+  switch (type) {
+    case 'aws:rds/instance:Instance': {
+      const address = `${name.toLowerCase()}.c0mock0000000.${REGION}.rds.amazonaws.com`
+      const port = inputs.port ?? 5432
+      return { address, port, endpoint: `${address}:${port}`, identifier: inputs.identifier ?? name.toLowerCase() }
+    }
+    case 'random:index/randomPassword:RandomPassword':
+      // Characters a URL must escape, so the tests see that the connection string encodes them.
+      return { result: 'mock/Pass+word=with@odd:chars%' }
+    default:
+      return {}
+  }
+}
+
 /** The IAM JSON document that aws.iam.getPolicyDocument would build from these statements. */
 function policyDocument(statements: any[] = []) {
   const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)
@@ -45,6 +61,7 @@ pulumi.runtime.setMocks(
           arnSuffix: `app/${args.name}/0123456789abcdef`,
           cidrBlock: args.inputs.cidrBlock ?? '10.0.0.0/16',
           digest: 'sha256:0000000000000000000000000000000000000000000000000000000000000000',
+          ...computed(args.type, args.name, args.inputs),
         },
       }
     },

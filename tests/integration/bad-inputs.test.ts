@@ -42,7 +42,11 @@ afterAll(() => close?.())
 describe.each(BAD_INPUTS)('$name', (input) => {
   it(input.expect === 'reject' ? 'is refused by the service with a clear 4xx' : 'is processed by the service', { timeout: 60_000 }, async () => {
     const { accessToken } = await signInDirect()
-    const response = await fetch(`${serviceUrl}/v1/run?model=esrgan-medium&scale=2`, { method: 'POST', body: (await input.bytes()) as Uint8Array<ArrayBuffer>, headers: { authorization: `Bearer ${accessToken}` } })
+    const response = await fetch(`${serviceUrl}/v1/run?model=esrgan-medium&options=%7B%22scale%22%3A2%7D`, {
+      method: 'POST',
+      body: (await input.bytes()) as Uint8Array<ArrayBuffer>,
+      headers: { authorization: `Bearer ${accessToken}` },
+    })
     if (input.expect === 'reject') {
       expect(response.status).toBeGreaterThanOrEqual(400)
       expect(response.status).toBeLessThan(500)
@@ -58,8 +62,14 @@ describe.each(BAD_INPUTS)('$name', (input) => {
   it(input.expect === 'reject' ? 'is refused at upload by the API with the same message' : 'becomes a job that succeeds', { timeout: 60_000 }, async () => {
     const { caller } = callerFor(app)
     await caller.auth.signIn({ email: DEMO_USER.email, password: DEMO_USER.password })
-    const form = createJobFormData({ image: new File([(await input.bytes()) as Uint8Array<ArrayBuffer>], input.fileName), steps: [{ task: 'upscale', model: 'esrgan-medium', scale: 2 }] })
-    const outcome = await caller.jobs.create(form).then((job) => job, (error: unknown) => error)
+    const form = createJobFormData({
+      image: new File([(await input.bytes()) as Uint8Array<ArrayBuffer>], input.fileName),
+      steps: [{ task: 'upscale', model: 'esrgan-medium', scale: 2 }],
+    })
+    const outcome = await caller.jobs.create(form).then(
+      (job) => job,
+      (error: unknown) => error,
+    )
     if (input.expect === 'reject') {
       expect(outcome).toBeInstanceOf(TRPCError)
       expect(['BAD_REQUEST', 'PAYLOAD_TOO_LARGE']).toContain((outcome as TRPCError).code)
@@ -80,14 +90,20 @@ describe('oversized requests', () => {
     const { caller } = callerFor(app)
     await caller.auth.signIn({ email: DEMO_USER.email, password: DEMO_USER.password })
     const huge = new File([new Uint8Array(200 * 1024 * 1024)], 'huge.png')
-    const error = await caller.jobs.create(createJobFormData({ image: huge, steps: [{ task: 'upscale', model: 'esrgan-medium', scale: 2 }] })).catch((e: TRPCError) => e)
+    const error = await caller.jobs
+      .create(createJobFormData({ image: huge, steps: [{ task: 'upscale', model: 'esrgan-medium', scale: 2 }] }))
+      .catch((e: TRPCError) => e)
     expect((error as TRPCError).code).toBe('PAYLOAD_TOO_LARGE')
     expect((error as TRPCError).message).toMatch(/200\.0 MB; the limit is 25 MB/)
   })
 
   it('the service refuses a body over its byte limit from Content-Length alone', async () => {
     const { accessToken } = await signInDirect()
-    const response = await fetch(`${serviceUrl}/v1/run?model=esrgan-medium&scale=2`, { method: 'POST', body: new Uint8Array(30 * 1024 * 1024), headers: { authorization: `Bearer ${accessToken}` } })
+    const response = await fetch(`${serviceUrl}/v1/run?model=esrgan-medium&options=%7B%22scale%22%3A2%7D`, {
+      method: 'POST',
+      body: new Uint8Array(30 * 1024 * 1024),
+      headers: { authorization: `Bearer ${accessToken}` },
+    })
     expect(response.status).toBe(413)
   })
 

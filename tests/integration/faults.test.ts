@@ -29,7 +29,9 @@ let hanging: string
 let garbage: string
 beforeAll(async () => {
   hanging = await fakeService(() => {}) // accepts, then says nothing, ever
-  garbage = await fakeService((res) => res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(Buffer.from('\u0000\u00ff not a run stream \u0007\n', 'latin1')))
+  garbage = await fakeService((res) =>
+    res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(Buffer.from('\u0000\u00ff not a run stream \u0007\n', 'latin1')),
+  )
 })
 afterAll(() => {
   for (const server of servers) server.closeAllConnections()
@@ -39,7 +41,12 @@ afterAll(() => {
 async function runOne(app: App) {
   const { caller } = callerFor(app)
   await caller.auth.signIn({ email: DEMO_USER.email, password: DEMO_USER.password })
-  const job = await caller.jobs.create(createJobFormData({ image: new File([await readFile(fixture('chelsea.png'))], 'chelsea.png'), steps: [{ task: 'upscale', model: 'esrgan-slim', scale: 2 }] }))
+  const job = await caller.jobs.create(
+    createJobFormData({
+      image: new File([await readFile(fixture('chelsea.png'))], 'chelsea.png'),
+      steps: [{ task: 'upscale', model: 'esrgan-slim', scale: 2 }],
+    }),
+  )
   await (app.queue as InProcessQueue).idle()
   return caller.jobs.get({ id: job.id })
 }
@@ -67,7 +74,10 @@ describe('a misbehaving service replica', () => {
 /** A real folder store whose writes of results fail as configured (disk full, a transient error). */
 class FailingStore extends LocalFolderStore {
   failures = 0
-  constructor(dir: string, private readonly shouldFail: (key: string, attempt: number) => boolean) {
+  constructor(
+    dir: string,
+    private readonly shouldFail: (key: string, attempt: number) => boolean,
+  ) {
     super(dir)
   }
   override async put(key: string, data: Uint8Array, contentType: string) {

@@ -1,47 +1,30 @@
-import { once } from 'node:events'
 import { readFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { createApp as createH3App, createRouter, toNodeListener } from 'h3'
 import sharp from 'sharp'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { startNitroRoutes } from '../helpers/nitro-server'
 import { createJobFormData } from '../../contracts/api'
 import { DEMO_USER } from '../../scripts/lib/local-stack'
-import { stackEnv } from '../helpers/auth'
 import { fixture, pngSize } from '../helpers/images'
 
 /**
  * The orchestrator's real HTTP entry points (the Nitro route files) mounted on h3, the server
  * Nitro itself runs on: cookies, CSRF, the download route and health are tested over HTTP.
  */
-let server: Server
 let base: string
 
+let nitro: Awaited<ReturnType<typeof startNitroRoutes>>
 beforeAll(async () => {
-  Object.assign(process.env, stackEnv())
-  const [trpc, file, health, metrics, csrf] = await Promise.all([
-    import('../../server/api/trpc/[trpc]'),
-    import('../../server/api/jobs/[id]/[file].get'),
-    import('../../server/api/health.get'),
-    import('../../server/api/metrics.get'),
-    import('../../server/middleware/csrf'),
-  ])
-  const app = createH3App()
-  app.use(csrf.default)
-  const router = createRouter()
-  router.use('/api/trpc/**', trpc.default)
-  router.get('/api/jobs/:id/:file', file.default)
-  router.get('/api/health', health.default)
-  router.get('/api/metrics', metrics.default)
-  app.use(router)
-  server = createServer(toNodeListener(app)).listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  nitro = await startNitroRoutes()
+  base = nitro.base
 })
-afterAll(() => new Promise<void>((resolve) => server?.close(() => resolve())))
+afterAll(() => nitro?.close())
 
 async function signIn(email = DEMO_USER.email, password = DEMO_USER.password) {
-  const response = await fetch(`${base}/api/trpc/auth.signIn`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) })
+  const response = await fetch(`${base}/api/trpc/auth.signIn`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  })
   expect(response.status).toBe(200)
   const cookies = response.headers.getSetCookie()
   return { cookies, header: cookies.map((c) => c.split(';')[0]).join('; ') }
@@ -49,7 +32,11 @@ async function signIn(email = DEMO_USER.email, password = DEMO_USER.password) {
 
 describe('orchestrator over HTTP', () => {
   it('sets the session in httpOnly, SameSite cookies, never in the body', async () => {
-    const response = await fetch(`${base}/api/trpc/auth.signIn`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: DEMO_USER.email, password: DEMO_USER.password }) })
+    const response = await fetch(`${base}/api/trpc/auth.signIn`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: DEMO_USER.email, password: DEMO_USER.password }),
+    })
     const body = await response.text()
     expect(body).not.toMatch(/eyJ/) // no JWT in the JSON
     const cookies = response.headers.getSetCookie()
@@ -62,19 +49,28 @@ describe('orchestrator over HTTP', () => {
   })
 
   it('refuses a mutation from another site (Origin check)', async () => {
-    const response = await fetch(`${base}/api/trpc/auth.signIn`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example' }, body: JSON.stringify({ email: DEMO_USER.email, password: DEMO_USER.password }) })
+    const response = await fetch(`${base}/api/trpc/auth.signIn`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+      body: JSON.stringify({ email: DEMO_USER.email, password: DEMO_USER.password }),
+    })
     expect(response.status).toBe(403)
     expect(response.headers.getSetCookie()).toEqual([])
   })
 
   it('uploads through multipart, then serves input and result only to the owner', { timeout: 90_000 }, async () => {
     const owner = await signIn()
-    const form = createJobFormData({ image: new File([await readFile(fixture('chelsea.png'))], 'chelsea.png'), steps: [{ task: 'upscale', model: 'esrgan-medium', scale: 2 }] })
+    const form = createJobFormData({
+      image: new File([await readFile(fixture('chelsea.png'))], 'chelsea.png'),
+      steps: [{ task: 'upscale', model: 'esrgan-medium', scale: 2 }],
+    })
     const created = await fetch(`${base}/api/trpc/jobs.create`, { method: 'POST', headers: { cookie: owner.header }, body: form })
     expect(created.status).toBe(200)
     const { id } = (await created.json()).result.data
     for (let i = 0; i < 600; i++) {
-      const job = (await (await fetch(`${base}/api/trpc/jobs.get?input=${encodeURIComponent(JSON.stringify({ id }))}`, { headers: { cookie: owner.header } })).json()).result.data
+      const job = (
+        await (await fetch(`${base}/api/trpc/jobs.get?input=${encodeURIComponent(JSON.stringify({ id }))}`, { headers: { cookie: owner.header } })).json()
+      ).result.data
       if (job.status === 'succeeded') break
       await new Promise((r) => setTimeout(r, 100))
     }
@@ -95,14 +91,23 @@ describe('orchestrator over HTTP', () => {
     expect((await bestJpeg.arrayBuffer()).byteLength).toBeGreaterThan(Number(jpeg.headers.get('content-length')))
     const webp = await fetch(`${base}/api/jobs/${id}/result?format=webp&quality=80`, { headers: { cookie: owner.header } })
     expect((await sharp(Buffer.from(await webp.arrayBuffer())).metadata()).format).toBe('webp')
-    const thumb = await sharp(Buffer.from(await (await fetch(`${base}/api/jobs/${id}/result?thumb`, { headers: { cookie: owner.header } })).arrayBuffer())).metadata()
+    const thumb = await sharp(
+      Buffer.from(await (await fetch(`${base}/api/jobs/${id}/result?thumb`, { headers: { cookie: owner.header } })).arrayBuffer()),
+    ).metadata()
     expect([thumb.format, thumb.width, thumb.height]).toEqual(['webp', 320, 213])
     expect((await fetch(`${base}/api/jobs/${id}/result?format=gif`, { headers: { cookie: owner.header } })).status).toBe(400)
     expect((await fetch(`${base}/api/jobs/${id}/result?format=jpeg&quality=0`, { headers: { cookie: owner.header } })).status).toBe(400)
 
     // Another user, a guessed id, no session: nothing leaks.
-    const signUp = await fetch(`${base}/api/trpc/auth.signUp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: `other-${Date.now()}@example.com`, password: 'a-long-password' }) })
-    const other = signUp.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
+    const signUp = await fetch(`${base}/api/trpc/auth.signUp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: `other-${Date.now()}@example.com`, password: 'a-long-password' }),
+    })
+    const other = signUp.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ')
     expect((await fetch(`${base}/api/jobs/${id}/result`, { headers: { cookie: other } })).status).toBe(404)
     expect((await fetch(`${base}/api/jobs/${id}/result`)).status).toBe(401)
     expect((await fetch(`${base}/api/jobs/00000000-0000-0000-0000-000000000000/result`, { headers: { cookie: owner.header } })).status).toBe(404)
@@ -121,8 +126,16 @@ describe('orchestrator over HTTP', () => {
   })
 
   it('reports health and readiness of the services, and metrics', async () => {
-    const health = await fetch(`${base}/api/health`)
-    expect(health.status).toBe(200)
+    // Each service gets 2 s to answer /readyz; on 2 cores shared with a whole test run one can miss
+    // that once (seen in CI), so the check is asked again for up to 20 s before it counts as down.
+    const health = await vi.waitFor(
+      async () => {
+        const answer = await fetch(`${base}/api/health`)
+        expect(answer.status).toBe(200)
+        return answer
+      },
+      { timeout: 20_000, interval: 1000 },
+    )
     expect((await health.json()).services[0]).toMatchObject({ task: 'upscale', ready: true })
     const metrics = await fetch(`${base}/api/metrics`)
     expect(await metrics.text()).toMatch(/restora_jobs_created_total/)

@@ -11,7 +11,7 @@ import { jobKeys } from '../../server/jobs/repository'
 import { LocalFolderStore } from '../../server/storage/local-folder-store'
 import { stackEnv } from '../helpers/auth'
 import { callerFor, createTestApp } from '../helpers/caller'
-import { fixture, pngSize } from '../helpers/images'
+import { fixture } from '../helpers/images'
 
 const idle = (a: App) => (a.queue as InProcessQueue).idle()
 const image = async (name: string) => new File([await readFile(fixture(name))], name, { type: 'image/png' })
@@ -23,13 +23,23 @@ async function signedIn(app: App) {
   return user
 }
 
+/** A user of its own, for tests of per-user limits (the demo user's jobs of other tests count against them). */
+async function newUser(app: App) {
+  const user = callerFor(app)
+  await user.caller.auth.signUp({ email: `limits-${randomUUID().slice(0, 8)}@example.com`, password: 'a-long-password' })
+  return user
+}
+
 async function rejection(promise: Promise<unknown>): Promise<TRPCError> {
-  const error = await promise.then(() => null, (e: unknown) => e)
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  )
   expect(error).toBeInstanceOf(TRPCError)
   return error as TRPCError
 }
 
-async function waitForStatus(app: App, caller: ReturnType<typeof callerFor>['caller'], id: string, done: (job: JobView) => boolean, timeoutMs = 60_000) {
+async function waitForStatus(_app: App, caller: ReturnType<typeof callerFor>['caller'], id: string, done: (job: JobView) => boolean, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const job = await caller.jobs.get({ id })
@@ -77,14 +87,18 @@ describe('pipelines, batches, history', () => {
 
   it('refuses a step whose service is not running', async () => {
     const { caller } = await signedIn(createTestApp({ DENOISE_SERVICE_URLS: '' }))
-    const error = await rejection(caller.jobs.create(createJobFormData({ image: await image('chelsea.png'), steps: [{ task: 'denoise', model: 'x', scale: 1 }] })))
+    const error = await rejection(
+      caller.jobs.create(createJobFormData({ image: await image('chelsea.png'), steps: [{ task: 'denoise', model: 'x', scale: 1 }] })),
+    )
     expect(error.message).toMatch(/No denoise service/)
   })
 
   it('creates a batch: good images become jobs, a bad one is reported, not fatal', { timeout: 120_000 }, async () => {
     const { caller } = await signedIn(app)
     const truncated = new File([await readFile(fixture('truncated.jpg'))], 'truncated.jpg', { type: 'image/jpeg' })
-    const batch = await caller.jobs.createBatch(createBatchFormData({ images: [await image('chelsea.png'), truncated, await image('camera.png')], steps: [upscale(2)] }))
+    const batch = await caller.jobs.createBatch(
+      createBatchFormData({ images: [await image('chelsea.png'), truncated, await image('camera.png')], steps: [upscale(2)] }),
+    )
     expect(batch.jobs).toHaveLength(2)
     expect(batch.jobs.every((j) => j.batchId === batch.batchId)).toBe(true)
     expect(batch.rejected).toEqual([{ name: 'truncated.jpg', message: expect.stringMatching(/damaged|not an image/) }])
@@ -138,7 +152,7 @@ describe('back-pressure and per-user limits', () => {
 
   it('limits how fast one user creates jobs', async () => {
     const app = createTestApp({ MAX_JOBS_PER_MINUTE_PER_USER: '1' })
-    const { caller } = await signedIn(app)
+    const { caller } = await newUser(app)
     await caller.jobs.create(createJobFormData({ image: await image('chelsea.png'), steps: [upscale(2)] }))
     const limited = await rejection(caller.jobs.create(createJobFormData({ image: await image('chelsea.png'), steps: [upscale(2)] })))
     expect(limited.code).toBe('TOO_MANY_REQUESTS')

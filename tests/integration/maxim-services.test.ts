@@ -26,7 +26,8 @@ describe.each(SERVICES)('$name service over HTTP', ({ name, url, models, runs })
     const info = ServiceInfo.parse(await (await fetch(`${url()}/v1/info`)).json())
     expect(info.service).toBe(name)
     expect(info.models.map((m) => m.id)).toEqual(models)
-    for (const model of info.models) expect(model).toMatchObject({ task: name, scales: [1], maxInputPixels: 4_000_000 })
+    for (const model of info.models)
+      expect(model).toMatchObject({ task: name, capabilities: { scales: [1], mask: false, detect: false }, maxInputPixels: 4_000_000 })
   })
 
   it(`runs ${runs} on a small RGBA photo (smaller than one tile) to a PNG of the same size, keeping its alpha`, { timeout: 600_000 }, async () => {
@@ -45,9 +46,11 @@ describe.each(SERVICES)('$name service over HTTP', ({ name, url, models, runs })
     expect(Math.abs(alpha[0]! - 128)).toBeLessThanOrEqual(1)
   })
 
-  it('refuses a photo above its models\' 4 MP limit with a clear reason, before decoding it', async () => {
+  it("refuses a photo above its models' 4 MP limit with a clear reason, before decoding it", async () => {
     const { accessToken } = await signInDirect()
-    const big = await sharp({ create: { width: 2100, height: 2000, channels: 3, background: '#808080' } }).png().toBuffer()
+    const big = await sharp({ create: { width: 2100, height: 2000, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer()
     const response = await run(url(), big, accessToken, `model=${runs}`)
     expect(response.status).toBe(413)
     expect(await response.json()).toMatchObject({ code: 'too_large', message: expect.stringMatching(/up to 4\.0 MP.*2100x2000/) })
@@ -56,7 +59,7 @@ describe.each(SERVICES)('$name service over HTTP', ({ name, url, models, runs })
   it('refuses a scale other than x1, and a model of another service', async () => {
     const { accessToken } = await signInDirect()
     const photo = await sharp(fixture('chelsea.png')).png().toBuffer()
-    const scaled = await run(url(), photo, accessToken, `model=${runs}&scale=2`)
+    const scaled = await run(url(), photo, accessToken, `model=${runs}&options=%7B%22scale%22%3A2%7D`)
     expect(scaled.status).toBe(400)
     expect((await scaled.json()).code).toBe('bad_request')
     const foreign = await run(url(), photo, accessToken, 'model=esrgan-medium')

@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server'
+import type { TRPCError } from '@trpc/server'
 import sharp from 'sharp'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createJobFormData } from '../../contracts/api'
@@ -17,7 +17,12 @@ let sample: OverlaySample
 let png: Uint8Array<ArrayBuffer>
 let ocr: OcrModels
 
-const toPng = async (p: Pixels) => new Uint8Array(await sharp(p.data, { raw: { width: p.width, height: p.height, channels: p.channels as 1 | 3 } }).png().toBuffer())
+const toPng = async (p: Pixels) =>
+  new Uint8Array(
+    await sharp(p.data, { raw: { width: p.width, height: p.height, channels: p.channels as 1 | 3 } })
+      .png()
+      .toBuffer(),
+  )
 const decode = async (bytes: Uint8Array) => {
   const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true })
   return { width: info.width, height: info.height, channels: 3, data: new Uint8Array(data) } satisfies Pixels
@@ -49,7 +54,9 @@ describe('remove text through the API and the service', () => {
 
   it('a remove-text job leaves no readable text and keeps the size', { timeout: 120_000 }, async () => {
     const { caller } = await signedIn()
-    const job = await caller.jobs.create(createJobFormData({ image: new File([png], 'watermarked.png'), steps: [{ task: 'remove-text', model: 'text-removal', scale: 1 }] }))
+    const job = await caller.jobs.create(
+      createJobFormData({ image: new File([png], 'watermarked.png'), steps: [{ task: 'remove-text', model: 'text-removal', scale: 1 }] }),
+    )
     await (app.queue as InProcessQueue).idle()
     const done = await caller.jobs.get({ id: job.id })
     expect(done).toMatchObject({ status: 'succeeded', output: { width: 451, height: 300 } })
@@ -67,7 +74,9 @@ describe('remove text through the API and the service', () => {
     const me = await caller.auth.me()
     const results: Record<string, Pixels> = {}
     for (const maskMode of ['user', 'both'] as const) {
-      const job = await caller.jobs.create(createJobFormData({ image: new File([png], 'w.png'), steps: [{ task: 'remove-text', model: 'text-removal', scale: 1 }], mask: maskFile, maskMode }))
+      const job = await caller.jobs.create(
+        createJobFormData({ image: new File([png], 'w.png'), steps: [{ task: 'remove-text', model: 'text-removal', scale: 1 }], mask: maskFile, maskMode }),
+      )
       expect(job.userMask).toBe(true)
       await (app.queue as InProcessQueue).idle()
       const done = await caller.jobs.get({ id: job.id })
@@ -89,14 +98,26 @@ describe('remove text through the API and the service', () => {
 
   it('a mask without a remove-text step is refused', async () => {
     const { caller } = await signedIn()
-    const form = createJobFormData({ image: new File([png], 'w.png'), steps: [{ task: 'upscale', model: 'esrgan-medium', scale: 2 }], mask: new File([png], 'm.png') })
+    const form = createJobFormData({
+      image: new File([png], 'w.png'),
+      steps: [{ task: 'upscale', model: 'esrgan-medium', scale: 2 }],
+      mask: new File([png], 'm.png'),
+    })
     const error = await caller.jobs.create(form).catch((e: TRPCError) => e)
     expect((error as TRPCError).code).toBe('BAD_REQUEST')
   })
 
   it('runs a pipeline: remove text, then upscale x2', { timeout: 120_000 }, async () => {
     const { caller } = await signedIn()
-    const job = await caller.jobs.create(createJobFormData({ image: new File([png], 'w.png'), steps: [{ task: 'remove-text', model: 'text-removal', scale: 1 }, { task: 'upscale', model: 'esrgan-slim', scale: 2 }] }))
+    const job = await caller.jobs.create(
+      createJobFormData({
+        image: new File([png], 'w.png'),
+        steps: [
+          { task: 'remove-text', model: 'text-removal', scale: 1 },
+          { task: 'upscale', model: 'esrgan-slim', scale: 2 },
+        ],
+      }),
+    )
     await (app.queue as InProcessQueue).idle()
     expect(await caller.jobs.get({ id: job.id })).toMatchObject({ status: 'succeeded', output: { width: 902, height: 600 } })
   })

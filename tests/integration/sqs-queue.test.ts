@@ -32,13 +32,22 @@ async function createQueues(name: string, visibilityTimeout = 2, maxReceiveCount
   const dlq = await client.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))
   const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
   const queue = await client.send(
-    new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: String(visibilityTimeout), RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount }) } }),
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: {
+        VisibilityTimeout: String(visibilityTimeout),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount }),
+      },
+    }),
   )
   return { queueUrl: queue.QueueUrl!, dlqUrl: dlq.QueueUrl! }
 }
 
 function replica(queueUrl: string, dataDir: string) {
-  const app = createTestApp({ JOB_QUEUE_URL: queueUrl, SQS_ENDPOINT: server.address, JOB_QUEUE_VISIBILITY_TIMEOUT_S: '2', DATA_DIR: dataDir }, { store: new LocalFolderStore(dataDir) })
+  const app = createTestApp(
+    { JOB_QUEUE_URL: queueUrl, SQS_ENDPOINT: server.address, JOB_QUEUE_VISIBILITY_TIMEOUT_S: '2', DATA_DIR: dataDir },
+    { store: new LocalFolderStore(dataDir) },
+  )
   apps.push(app)
   return app
 }
@@ -74,7 +83,13 @@ describe('jobs through Amazon SQS (fauxqs on loopback)', () => {
     const { queueUrl } = await createQueues('jobs-dead-replica', 2, 5)
     const dataDir = `${stackEnv().DATA_DIR}-sqs-dead`
     // The job is created through a replica whose consumer never starts...
-    const creator = createTestApp({ JOB_QUEUE_URL: queueUrl, SQS_ENDPOINT: server.address, DATA_DIR: dataDir }, { store: new LocalFolderStore(dataDir), queue: new SqsQueue({ queueUrl, visibilityTimeoutSeconds: 2, capacity: 100, client, logger: createLogger('creator') }) })
+    const creator = createTestApp(
+      { JOB_QUEUE_URL: queueUrl, SQS_ENDPOINT: server.address, DATA_DIR: dataDir },
+      {
+        store: new LocalFolderStore(dataDir),
+        queue: new SqsQueue({ queueUrl, visibilityTimeoutSeconds: 2, capacity: 100, client, logger: createLogger('creator') }),
+      },
+    )
     await creator.queue.stop()
     const { caller } = callerFor(creator)
     await caller.auth.signIn({ email: DEMO_USER.email, password: DEMO_USER.password })

@@ -37,7 +37,11 @@ afterAll(async () => {
 
 const stores: [string, () => BlobStore][] = [
   ['local folder', () => new LocalFolderStore(join(dir, 'local'))],
-  ['S3 (s3rver)', () => new S3Store('restora-test', { endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } })],
+  [
+    'S3 (s3rver)',
+    () =>
+      new S3Store('restora-test', { endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }),
+  ],
 ]
 
 describe.each(stores)('%s store', (_name, make) => {
@@ -90,7 +94,12 @@ describe('orchestrator on S3', () => {
     expect(app.store).toBeInstanceOf(S3Store)
     const { caller } = callerFor(app)
     await caller.auth.signIn({ email: DEMO_USER.email, password: DEMO_USER.password })
-    const job = await caller.jobs.create(createJobFormData({ image: new File([await readFile(fixture('chelsea.png'))], 'chelsea.png'), steps: [{ task: 'upscale', model: 'esrgan-medium', scale: 2 }] }))
+    const job = await caller.jobs.create(
+      createJobFormData({
+        image: new File([await readFile(fixture('chelsea.png'))], 'chelsea.png'),
+        steps: [{ task: 'upscale', model: 'esrgan-medium', scale: 2 }],
+      }),
+    )
     await (app.queue as InProcessQueue).idle()
     const done = await caller.jobs.get({ id: job.id })
     expect(done.status).toBe('succeeded')

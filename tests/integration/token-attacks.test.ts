@@ -62,7 +62,7 @@ describe.each(ATTACKS)('%s', (_name, token) => {
 
   it('is rejected by the inference service (401)', async () => {
     const value = await token()
-    const response = await fetch(`${stackEnv().UPSCALE_SERVICE_URLS}/v1/run?model=esrgan-medium&scale=2`, {
+    const response = await fetch(`${stackEnv().UPSCALE_SERVICE_URLS}/v1/run?model=esrgan-medium&options=%7B%22scale%22%3A2%7D`, {
       method: 'POST',
       body: await readFile(fixture('chelsea.png')),
       headers: value ? { authorization: `Bearer ${value}` } : {},

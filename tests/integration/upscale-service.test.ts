@@ -8,8 +8,13 @@ import { fixture, pngSize } from '../helpers/images'
 
 const SERVICE = stackEnv().UPSCALE_SERVICE_URLS!
 
-function run(body: Uint8Array, token: string | null, query = 'model=esrgan-medium&scale=4', signal?: AbortSignal) {
-  return fetch(`${SERVICE}/v1/run?${query}`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, signal, headers: token ? { authorization: `Bearer ${token}` } : {} })
+function run(body: Uint8Array, token: string | null, query = 'model=esrgan-medium&options=%7B%22scale%22%3A4%7D', signal?: AbortSignal) {
+  return fetch(`${SERVICE}/v1/run?${query}`, {
+    method: 'POST',
+    body: body as Uint8Array<ArrayBuffer>,
+    signal,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  })
 }
 
 describe('upscale service over HTTP', () => {
@@ -18,7 +23,8 @@ describe('upscale service over HTTP', () => {
     expect((await fetch(`${SERVICE}/readyz`)).status).toBe(200)
     const info = ServiceInfo.parse(await (await fetch(`${SERVICE}/v1/info`)).json())
     expect(info.models.map((m) => m.id)).toEqual(['esrgan-slim', 'esrgan-medium', 'esrgan-thick'])
-    expect(info.models[1]!.scales).toEqual([2, 3, 4, 8])
+    expect(info.models[1]!.capabilities.scales).toEqual([2, 3, 4, 8])
+    expect(info.models[1]!.options).toMatchObject({ type: 'object', properties: { scale: { enum: [2, 3, 4, 8], default: 2 } }, additionalProperties: false })
   })
 
   it('upscales chelsea.png x4 with progress events and returns a PNG of 4x the size', async () => {
@@ -70,8 +76,8 @@ describe('upscale service over HTTP', () => {
   it('rejects an unknown model and an unsupported scale', async () => {
     const { accessToken } = await signInDirect()
     const image = await readFile(fixture('chelsea.png'))
-    expect((await run(image, accessToken, 'model=nope&scale=4')).status).toBe(404)
-    const wrongScale = await run(image, accessToken, 'model=esrgan-thick&scale=8')
+    expect((await run(image, accessToken, 'model=nope&options=%7B%22scale%22%3A4%7D')).status).toBe(404)
+    const wrongScale = await run(image, accessToken, 'model=esrgan-thick&options=%7B%22scale%22%3A8%7D')
     expect(wrongScale.status).toBe(400)
     expect((await wrongScale.json()).message).toMatch(/x2, x3, x4/)
   })
@@ -80,11 +86,11 @@ describe('upscale service over HTTP', () => {
     const { accessToken } = await signInDirect()
     const image = await readFile(fixture('astronaut.png'))
     const controller = new AbortController()
-    const response = await run(image, accessToken, 'model=esrgan-medium&scale=4', controller.signal)
+    const response = await run(image, accessToken, 'model=esrgan-medium&options=%7B%22scale%22%3A4%7D', controller.signal)
     const reader = response.body!.getReader()
     await reader.read()
     controller.abort()
-    const next = await run(await readFile(fixture('chelsea.png')), accessToken, 'model=esrgan-medium&scale=2')
+    const next = await run(await readFile(fixture('chelsea.png')), accessToken, 'model=esrgan-medium&options=%7B%22scale%22%3A2%7D')
     const result = await readRunStream(next.body!, () => {})
     expect(await pngSize(result.bytes)).toMatchObject({ width: 902, height: 600 })
   })

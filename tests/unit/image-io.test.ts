@@ -1,19 +1,19 @@
 import sharp from 'sharp'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { ImageLimits } from '../../contracts/service'
-import { ensureConverted } from '../../inference/convert/catalogue'
 import { esrganSlim } from '../../inference/models/esrgan'
 import { InferenceError } from '../../inference/runtime/errors'
 import { decodeImage, encodePng, inspectImage, resizePixels } from '../../inference/runtime/image'
 import { fixture, loadRgb } from '../helpers/images'
 import { blackGreyPng, withoutPngChunk } from '../helpers/png'
+import { writeUpscaleStandIns } from '../helpers/stand-in-models'
 
 const LIMITS: ImageLimits = { maxInputBytes: 25 * 1024 * 1024, maxInputPixels: 16_000_000, maxOutputPixels: 64_000_000 }
 
-/** What the upscale service does with one upload (inference/service/http-server.ts), with the real esrgan-slim model. */
+/** What the upscale service does with one upload (inference/service/http-server.ts), through esrgan-slim's adapter on a stand-in model. */
 async function upscale(bytes: Uint8Array, scale: number) {
   const image = await decodeImage(bytes, LIMITS, scale)
-  const rgb = await esrganSlim.process(image.rgb, { model: 'esrgan-slim', scale, maskMode: 'both' }, { signal: new AbortController().signal, onProgress: () => {} })
+  const rgb = await esrganSlim.process(image.rgb, { scale }, { signal: new AbortController().signal, onProgress: () => {} })
   const alpha = image.alpha && (await resizePixels(image.alpha, rgb.width, rgb.height))
   const png = await encodePng(rgb, alpha)
   const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true })
@@ -30,11 +30,10 @@ async function errorOf(promise: Promise<unknown>): Promise<InferenceError> {
   throw new Error('expected a rejection')
 }
 
+// The I/O around a model, so a generated nearest-neighbour model stands in for esrgan-slim's weights; the real one: tests/quality/image-io-model.test.ts.
 beforeAll(async () => {
-  const paths = new Map<string, string>()
-  for (const w of esrganSlim.weights) paths.set(w.onnxFile, (await ensureConverted(w)).path)
-  await esrganSlim.load(paths)
-}, 120_000)
+  await esrganSlim.load(await writeUpscaleStandIns(Object.fromEntries(esrganSlim.variant.scales.map((s) => [`${esrganSlim.variant.id}-x${s}.onnx`, s]))))
+})
 
 describe('limits, checked before decoding', () => {
   it('refuses a real decompression bomb (a valid 12000x12000 PNG of a few hundred kB) without decoding it', async () => {
@@ -65,12 +64,15 @@ describe('limits, checked before decoding', () => {
   })
 })
 
-describe('inputs of every common kind, through the real model', () => {
+describe('inputs of every common kind, through the upscale adapter on a generated stand-in model', () => {
   it('keeps the alpha channel: a transparency gradient comes back resized with the result', async () => {
     const rgb = await loadRgb('chelsea.png', { left: 100, top: 50, width: 64, height: 48 })
     const alphaIn = Buffer.alloc(64 * 48)
     for (let y = 0; y < 48; y++) for (let x = 0; x < 64; x++) alphaIn[y * 64 + x] = Math.round((x / 63) * 255)
-    const rgba = await sharp(Buffer.from(rgb.data), { raw: { width: 64, height: 48, channels: 3 } }).joinChannel(alphaIn, { raw: { width: 64, height: 48, channels: 1 } }).png().toBuffer()
+    const rgba = await sharp(Buffer.from(rgb.data), { raw: { width: 64, height: 48, channels: 3 } })
+      .joinChannel(alphaIn, { raw: { width: 64, height: 48, channels: 1 } })
+      .png()
+      .toBuffer()
     const { data, info } = await upscale(rgba, 2)
     expect([info.width, info.height, info.channels]).toEqual([128, 96, 4])
     // Left edge transparent, right edge opaque, a smooth ramp between.
@@ -123,7 +125,10 @@ describe('inputs of every common kind, through the real model', () => {
     // Stored 60x40: left half red, right half blue; orientation 6 means "rotate 90° clockwise to view".
     const stored = Buffer.alloc(60 * 40 * 3)
     for (let y = 0; y < 40; y++) for (let x = 0; x < 60; x++) stored.set(x < 30 ? [220, 30, 30] : [30, 30, 220], (y * 60 + x) * 3)
-    const jpeg = await sharp(stored, { raw: { width: 60, height: 40, channels: 3 } }).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer()
+    const jpeg = await sharp(stored, { raw: { width: 60, height: 40, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer()
     const { data, info } = await upscale(jpeg, 2)
     expect([info.width, info.height]).toEqual([80, 120])
     // Rotated clockwise, the stored left (red) half is now on top.
@@ -139,7 +144,10 @@ describe('inputs of every common kind, through the real model', () => {
     const flat = Buffer.alloc(32 * 32 * 3)
     for (let p = 0; p < 32 * 32; p++) flat.set(colour, p * 3)
     // sharp converts the sRGB colour to P3 numbers and embeds the P3 profile.
-    const p3 = await sharp(flat, { raw: { width: 32, height: 32, channels: 3 } }).withIccProfile('p3').png().toBuffer()
+    const p3 = await sharp(flat, { raw: { width: 32, height: 32, channels: 3 } })
+      .withIccProfile('p3')
+      .png()
+      .toBuffer()
     expect((await sharp(p3).metadata()).icc).toBeDefined()
     // Not vacuous: read without its profile, the file holds visibly different numbers.
     const stored = await sharp(withoutPngChunk(p3, 'iCCP')).raw().toBuffer()

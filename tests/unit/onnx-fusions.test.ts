@@ -21,16 +21,28 @@ const layerNorm: Build = (g, x) => {
   const meanSq = g.addNode('Mul', [g.addNode('ReduceSum', [g.addNode('Mul', [x, x], 'sq'), axes], 's2', { keepdims: 0 }), inv], 'meansq')
   const variance = g.addNode('Max', [g.addInitializer('zero', [], [0]), g.addNode('Sub', [meanSq, g.addNode('Mul', [mean, mean], 'm2')], 'd')], 'var')
   const kept = g.addTypedInitializer('kept', [4], BigInt64Array.from([1n, 4n, 6n, 1n]))
-  const rs = g.addNode('Reciprocal', [g.addNode('Sqrt', [g.addNode('Add', [g.addNode('Reshape', [variance, kept], 'vr'), g.addInitializer('eps', [], [1e-6])], 'a')], 'sqrt')], 'rs')
+  const rs = g.addNode(
+    'Reciprocal',
+    [g.addNode('Sqrt', [g.addNode('Add', [g.addNode('Reshape', [variance, kept], 'vr'), g.addInitializer('eps', [], [1e-6])], 'a')], 'sqrt')],
+    'rs',
+  )
   const k = g.addNode('Mul', [rs, g.addInitializer('gamma', [c], ramp(c, 1, 1))], 'k')
   const centred = g.addNode('Sub', [x, g.addNode('Reshape', [mean, kept], 'mr')], 'xc')
   return g.addNode('Add', [g.addNode('Mul', [centred, k], 'y'), g.addInitializer('beta', [c], ramp(c, 0.3, 2))], 'ln')
 }
 
 const gelu: Build = (g, x, { gelu: half }) => {
-  const inner = g.addNode('Add', [x, g.addNode('Mul', [g.addNode('Mul', [g.addInitializer('cubic', [], [0.044715]), x], 'b'), g.addNode('Mul', [x, x], 'sq')], 't')], 'u')
+  const inner = g.addNode(
+    'Add',
+    [x, g.addNode('Mul', [g.addNode('Mul', [g.addInitializer('cubic', [], [0.044715]), x], 'b'), g.addNode('Mul', [x, x], 'sq')], 't')],
+    'u',
+  )
   const tanh = g.addNode('Tanh', [g.addNode('Mul', [g.addInitializer('k', [], [Math.sqrt(2 / Math.PI)]), inner], 'v')], 'w')
-  return g.addNode('Mul', [g.addNode('Mul', [g.addInitializer('half', [], [half]), x], 'a'), g.addNode('Add', [g.addInitializer('one', [], [1]), tanh], 'z')], 'gelu')
+  return g.addNode(
+    'Mul',
+    [g.addNode('Mul', [g.addInitializer('half', [], [half]), x], 'a'), g.addNode('Add', [g.addInitializer('one', [], [1]), tanh], 'z')],
+    'gelu',
+  )
 }
 
 /** A dense layer over axis 1 (H): swap it with the last axis, multiply, add the bias, swap back. */

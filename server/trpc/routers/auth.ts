@@ -1,4 +1,5 @@
 import { ConfirmSignUpInput, Credentials, ForgotPasswordInput, ResetPasswordInput, SessionUser } from '../../../contracts/api'
+import { InvalidTokenError } from '../../../lib/auth/access-token'
 import { limitAuthAttempts, protectedProcedure, publicProcedure, router } from '../init'
 
 export const authRouter = router({
@@ -31,10 +32,39 @@ export const authRouter = router({
     return { signedIn: true as const }
   }),
 
+  /**
+   * Ends this session: its access token is refused by every replica until it expires, its refresh
+   * token is revoked at Cognito, and the cookies are cleared (whatever the cookies hold).
+   */
   signOut: publicProcedure.mutation(async ({ ctx }) => {
-    if (ctx.session.refreshToken) await ctx.app.auth.signOut(ctx.session.refreshToken)
-    ctx.session.clear()
+    const { session } = ctx
+    try {
+      // Only a token that verifies is listed (an expired, forged or already signed-out one needs nothing).
+      const user = await ctx.app.verifyAccessToken(session.accessToken).catch((error: unknown) => {
+        if (error instanceof InvalidTokenError) return null
+        throw error
+      })
+      if (user) await ctx.app.revocations.revokeToken(user)
+    } finally {
+      if (session.refreshToken) await ctx.app.auth.signOut(session.refreshToken)
+      session.clear()
+    }
     return { signedIn: false as const }
+  }),
+
+  /**
+   * Ends every session of the user, on every device: Cognito's GlobalSignOut revokes the refresh
+   * tokens, and every replica refuses the access tokens of sessions begun before now.
+   */
+  signOutEverywhere: protectedProcedure.mutation(async ({ ctx }) => {
+    const cognito = await ctx.app.auth.globalSignOut(ctx.accessToken)
+    // The emulator has no GlobalSignOut: at least this session's refresh token goes (the others
+    // are refused at refresh, see CognitoAuth.refresh).
+    if (cognito === 'unsupported' && ctx.session.refreshToken) await ctx.app.auth.signOut(ctx.session.refreshToken)
+    await ctx.app.revocations.revokeAllSessions(ctx.user.sub)
+    ctx.app.logger.info({ user: ctx.user.sub, cognito, requestId: ctx.requestId }, 'signed out everywhere')
+    ctx.session.clear()
+    return { signedIn: false as const, everywhere: true as const }
   }),
 
   me: protectedProcedure.output(SessionUser).query(async ({ ctx }) => ({

@@ -1,14 +1,10 @@
 import { createError, defineEventHandler, getCookie, getQuery, getRouterParams, setResponseHeaders } from 'h3'
-import sharp from 'sharp'
 import { InvalidTokenError } from '../../../../lib/auth/access-token'
 import { useApp } from '../../../app'
 import { ACCESS_COOKIE } from '../../../auth/session-cookies'
+import { ConversionBusyError, derivedKey, FORMATS, useConversions, type Derivation, type Format } from '../../../images/conversions'
 import { jobKeys, resultKey } from '../../../jobs/repository'
-
-const FORMATS = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' } as const
-type Format = keyof typeof FORMATS
-/** Longest side of a history thumbnail, in pixels. */
-const THUMB_SIZE = 320
+import { outputScale } from '../../../../contracts/service'
 
 /**
  * Streams a job's input or result to its owner; the page's <img> tags and downloads use it.
@@ -23,7 +19,8 @@ export default defineEventHandler(async (event) => {
   const format = query.format === undefined ? null : String(query.format)
   if (format !== null && !(format in FORMATS)) throw createError({ statusCode: 400, statusMessage: 'format must be png, jpeg or webp' })
   const quality = query.quality === undefined ? 90 : Number(query.quality)
-  if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw createError({ statusCode: 400, statusMessage: 'quality must be a whole number from 1 to 100' })
+  if (!Number.isInteger(quality) || quality < 1 || quality > 100)
+    throw createError({ statusCode: 400, statusMessage: 'quality must be a whole number from 1 to 100' })
   const thumb = query.thumb !== undefined
 
   let user
@@ -34,22 +31,30 @@ export default defineEventHandler(async (event) => {
     throw error
   }
   const job = await app.jobs.get({ ownerSub: user.sub, id })
-  const object = job && (await app.store.get(file === 'input' ? jobKeys(job).input : resultKey(job)))
-  if (!job || !object) throw createError({ statusCode: 404, statusMessage: 'Not found' })
+  if (!job) throw createError({ statusCode: 404, statusMessage: 'Not found' })
+  const sourceKey = file === 'input' ? jobKeys(job).input : resultKey(job)
 
-  let data: Uint8Array = object.data
-  let contentType = object.contentType
+  let object
   if (thumb || format) {
-    const target: Format = thumb ? 'webp' : (format as Format)
-    // The stored images already passed the upload limits, so decoding them here is bounded.
-    let pipeline = sharp(object.data, { limitInputPixels: false }).rotate()
-    if (thumb) pipeline = pipeline.resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
-    if (target === 'jpeg') pipeline = pipeline.flatten({ background: '#ffffff' }).jpeg({ quality: thumb ? 70 : quality, mozjpeg: true })
-    else if (target === 'webp') pipeline = pipeline.webp({ quality: thumb ? 70 : quality })
-    else pipeline = pipeline.png()
-    data = new Uint8Array(await pipeline.toBuffer())
-    contentType = FORMATS[target]
-  }
+    // Converted under a process-wide limit, once: later requests get the stored copy (server/images/conversions.ts).
+    const derivation: Derivation = thumb ? { kind: 'thumb' } : { kind: 'format', format: format as Format, quality }
+    const facts = file === 'input' ? job.input : job.output
+    try {
+      object = await useConversions(app).derive({
+        key: derivedKey(jobKeys(job).base, file, derivation),
+        sourceKey,
+        derivation,
+        pixels: facts ? facts.width * facts.height : null,
+      })
+    } catch (error) {
+      if (!(error instanceof ConversionBusyError)) throw error
+      setResponseHeaders(event, { 'retry-after': error.retryAfterSeconds })
+      throw createError({ statusCode: 503, statusMessage: error.message })
+    }
+  } else object = await app.store.get(sourceKey)
+  if (!object) throw createError({ statusCode: 404, statusMessage: 'Not found' })
+  const data: Uint8Array = object.data
+  const contentType = object.contentType
 
   const headers: Record<string, string> = {
     'content-type': contentType,
@@ -62,7 +67,7 @@ export default defineEventHandler(async (event) => {
     const extension = format === 'jpeg' ? 'jpg' : (format ?? 'png')
     const name =
       file === 'result'
-        ? `${stem}-${job.steps.map((s) => (s.spec.scale > 1 ? `${s.spec.model}-x${s.spec.scale}` : s.spec.model)).join('-')}.${extension}`
+        ? `${stem}-${job.steps.map((s) => (outputScale(s.spec.options) > 1 ? `${s.spec.model}-x${outputScale(s.spec.options)}` : s.spec.model)).join('-')}.${extension}`
         : format
           ? `${stem}.${extension}`
           : job.inputName.replace(/[^\w.-]+/g, '_')

@@ -1,0 +1,95 @@
+import { stepTitle, type StepSpec } from '~~/contracts/api'
+import { preferredScale } from '~~/contracts/job-progress'
+import { outputScale } from '~~/contracts/service'
+import { MODEL_TASKS, TASKS, type ModelTask } from '~~/contracts/tasks'
+import { buildStep, choosesByQuality, firstChoice, optionFields, QUALITIES, resolveModel, runOrder, taskScales } from './taskChoice'
+import type { CatalogueModel, TaskChoice } from './taskChoice'
+
+/** What the chooser shows for one task, derived from its models and the person's choice. */
+export interface TaskView {
+  task: ModelTask
+  title: string
+  choice: TaskChoice
+  /** Its models listed now, and those of them whose service is ready. */
+  models: CatalogueModel[]
+  offered: CatalogueModel[]
+  scales: number[]
+  /** Whether the person picks a scale (some model changes the size). */
+  scaleChoice: boolean
+  byQuality: boolean
+  qualities: { value: TaskChoice['quality']; label: string; disabled: boolean }[]
+  /** The model that runs, if the choice can run now. */
+  model: CatalogueModel | undefined
+  fields: ReturnType<typeof optionFields>
+}
+
+/**
+ * The pipeline the person chooses: one row per task the services offer, in the order the steps
+ * run, each with its model, scale and options; `selected` is the job's steps as sent.
+ */
+export function usePipeline(models: () => CatalogueModel[]) {
+  const choices = reactive<Partial<Record<ModelTask, TaskChoice>>>({})
+
+  // New tasks get their first settings; a choice the catalogue no longer offers falls back.
+  watch(
+    models,
+    (list) => {
+      for (const task of MODEL_TASKS) {
+        const ofTask = list.filter((m) => m.task === task)
+        if (ofTask.length === 0) continue
+        const choice = (choices[task] ??= firstChoice(ofTask))
+        const scales = taskScales(ofTask)
+        if (!scales.includes(choice.scale)) choice.scale = preferredScale(scales)
+        const offered = ofTask.filter((m) => m.available)
+        if (!offered.some((m) => m.id === choice.model)) choice.model = offered[0]?.id ?? ''
+        choice.magnifies = ofTask.some((m) => m.capabilities.scales.some((s) => s > 1))
+      }
+    },
+    { immediate: true },
+  )
+
+  const tasks = computed<TaskView[]>(() => {
+    const shown = MODEL_TASKS.filter((task) => choices[task] && (choices[task].on || models().some((m) => m.task === task)))
+    return runOrder(shown, (task) => choices[task]!.magnifies).map((task) => {
+      const choice = choices[task]!
+      const ofTask = models().filter((m) => m.task === task)
+      const offered = ofTask.filter((m) => m.available)
+      const scales = taskScales(ofTask)
+      const scaleChoice = scales.some((s) => s !== 1)
+      const model = resolveModel(ofTask, choice)
+      const runsAt = (m: CatalogueModel) => !scaleChoice || m.capabilities.scales.includes(choice.scale)
+      const qualities = QUALITIES.map((q) => ({ ...q, disabled: !offered.some((m) => m.quality === q.value && runsAt(m)) }))
+      const fields = model ? optionFields(model) : []
+      const byQuality = choosesByQuality(ofTask)
+      return { task, title: TASKS[task].title, choice, models: ofTask, offered, scales, scaleChoice, byQuality, qualities, model, fields }
+    })
+  })
+
+  /** The chosen steps in the order they run, with their models; undefined while a chosen task cannot run. */
+  const selected = computed(() => {
+    const steps: StepSpec[] = []
+    const used: CatalogueModel[] = []
+    for (const view of tasks.value) {
+      if (!view.choice.on) continue
+      if (!view.model) return undefined
+      const step = buildStep(view.model, view.choice)
+      for (let pass = 0; pass < (view.scaleChoice && view.choice.twice ? 2 : 1); pass++) {
+        steps.push(step)
+        used.push(view.model)
+      }
+    }
+    if (steps.length === 0) return undefined
+    return { steps, models: used, label: steps.map(stepTitle).join(' + '), totalScale: steps.reduce((product, s) => product * outputScale(s.options), 1) }
+  })
+
+  return reactive({
+    tasks,
+    selected,
+    /** Chosen tasks no ready service runs (the page says so and keeps asking). */
+    waiting: computed(() => tasks.value.filter((view) => view.choice.on && view.offered.length === 0).map((view) => view.task)),
+    /** The first chosen model that takes a mask: the page shows the mask editor for it. */
+    maskModel: computed(() => tasks.value.find((view) => view.choice.on && view.model?.capabilities.mask)?.model),
+  })
+}
+
+export type Pipeline = ReturnType<typeof usePipeline>

@@ -1,0 +1,52 @@
+import type { JobStatus, JobView, StepState } from './api'
+
+/**
+ * What the pages, the CLI and the server say about a job in one place: whether it is still going,
+ * how far along it is, and how big its files are.
+ */
+
+/** Statuses a job can still leave: it waits for a service or runs on one. */
+export const UNFINISHED_STATUSES = ['queued', 'running'] as const satisfies readonly JobStatus[]
+
+export const isUnfinished = (status: JobStatus | StepState['status']) => status === 'queued' || status === 'running' || status === 'pending'
+
+/** A job is finished when nothing more will happen to it (succeeded, failed or cancelled). */
+export const isFinished = (status: JobStatus) => !isUnfinished(status)
+
+/** How far a step is, 0..1: finished steps count whole, the running one by its own progress. */
+export function stepFraction(step: Pick<StepState, 'status' | 'progress'>): number {
+  if (step.status === 'succeeded') return 1
+  if (step.status !== 'running' || !step.progress) return 0
+  return Math.min(1, step.progress.done / Math.max(1, step.progress.total))
+}
+
+/** How far the whole job is, 0..1, each step weighing the same. */
+export function jobFraction(job: Pick<JobView, 'status' | 'steps'>): number {
+  if (job.status === 'succeeded') return 1
+  if (job.steps.length === 0) return 0
+  return job.steps.reduce((sum, step) => sum + stepFraction(step), 0) / job.steps.length
+}
+
+export const percent = (fraction: number) => `${Math.round(100 * fraction)}%`
+
+/** "512 KB", "3.4 MB", "25 MB": what people read on upload limits and downloads. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024 * 1024) return `${Math.max(1, Math.round(bytes / 1024))} KB`
+  const mb = bytes / (1024 * 1024)
+  return `${mb.toFixed(mb < 10 ? 1 : 0)} MB`
+}
+
+/** "16 MP", "4.3 MP": pixel counts on limits and refusals. */
+export function formatPixels(pixels: number): string {
+  const mp = pixels / 1e6
+  return `${mp.toFixed(mp < 10 ? 1 : 0).replace(/\.0$/, '')} MP`
+}
+
+/** "4000×3000": an image's size as the pages show it (and the e2e tests read it). */
+export const formatSize = (image: { width: number; height: number }) => `${image.width}×${image.height}`
+
+/** The size a step magnifying by `scale` makes. */
+export const scaledSize = (image: { width: number; height: number }, scale: number) => ({ width: image.width * scale, height: image.height * scale })
+
+/** The scale the studio and the CLI start from among a model's: ×4 where offered (what most photos need), else the largest. */
+export const preferredScale = (scales: readonly number[]) => (scales.includes(4) ? 4 : Math.max(...scales))
