@@ -108,6 +108,7 @@ async function main(argv: string[]): Promise<number> {
         bar.stop()
         console.log(`${file} -> ${out} (${job.output!.width}x${job.output!.height})`)
       }
+      for (const step of job.steps) if (step.report) console.log(`${name}: ${step.report.summary}`)
     } catch (error) {
       failures++
       bar.update(index + 1, { file: name })

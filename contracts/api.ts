@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { Detection, ImageLimits, MaskMode, ModelInfo, ModelTask, outputScale, ServiceErrorCode, StepOptions } from './service'
+import { Detection, ImageLimits, MaskMode, ModelInfo, ModelTask, outputScale, ServiceErrorCode, StepOptions, StepReport } from './service'
 import { TASKS } from './tasks'
 
 /** Schemas of the public tRPC API, shared by the router and the pages (types flow from here). */
@@ -121,6 +121,8 @@ export const StepState = z.object({
   status: z.enum(['pending', 'running', 'succeeded', 'failed', 'cancelled']),
   progress: Progress.nullable(),
   output: ImageFacts.nullable(),
+  /** What the step reported besides its image (records written before reports existed have none). */
+  report: StepReport.nullish(),
 })
 export type StepState = z.infer<typeof StepState>
 

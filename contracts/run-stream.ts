@@ -1,4 +1,4 @@
-import { RunEvent, type ServiceError } from './service'
+import { RunEvent, type ServiceError, type StepReport } from './service'
 
 /** Encodes one event line of the run stream. */
 export function encodeRunEvent(event: RunEvent): string {
@@ -10,6 +10,7 @@ export interface RunResult {
   width: number
   height: number
   bytes: Uint8Array
+  report?: StepReport
 }
 
 export class RunStreamError extends Error {
@@ -61,7 +62,7 @@ export async function readRunStream(body: ReadableStream<Uint8Array>, onEvent: (
   }
   if (!header || filled !== header.bytes)
     throw new Error(`the inference service closed the stream early (${header ? `${filled}/${header.bytes} result bytes` : 'no result'})`)
-  return { contentType: header.contentType, width: header.width, height: header.height, bytes: result! }
+  return { contentType: header.contentType, width: header.width, height: header.height, bytes: result!, report: header.report }
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

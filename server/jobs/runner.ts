@@ -194,6 +194,7 @@ export class JobRunner {
         })
         await store.put(jobKeys(job).stepOutput(index), result.bytes, result.contentType)
         step.output = { width: result.width, height: result.height, bytes: result.bytes.length, contentType: result.contentType }
+        step.report = result.report ?? null
         step.status = 'succeeded'
         stopTimer({ outcome: 'succeeded' })
         const progress = step.progress as StepState['progress'] // set by the callback above

@@ -1,10 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { detectText, maskFromBoxes } from '../../inference/models/text-detector'
-import { combineMasks, findText, loadOcr, textRemovalClassic, type OcrModels } from '../../inference/models/text-removal'
+import type { StepReport } from '../../contracts/service'
+import { combineMasks, findText, loadOcr, removalReport, removeText, textMask, textRemovalClassic, type OcrModels } from '../../inference/models/text-removal'
 import type { Pixels } from '../../inference/runtime/image'
 import { inpaintTelea } from '../../inference/runtime/inpaint'
 import { loadModel } from '../../inference/runtime/model-files'
 import { loadRgb } from '../helpers/images'
+import { buildEvalSet, type EvalRow, evaluate, markdownTable, saveArtifacts, summarize } from '../helpers/text-eval-set'
 import { blurFill, buildOverlaySet, iou, maskedPsnr, maskedSsim, type OverlaySample } from '../helpers/text-overlays'
 
 let ocr: OcrModels
@@ -58,7 +60,7 @@ describe('PP-OCRv4 detector', () => {
   })
 })
 
-describe('text removal (detector + Telea inpainting)', () => {
+describe('text removal (detector, letter masks, judged fill)', () => {
   it('leaves no detectable text on >= 90% of the images: none the recogniser reads, and no raw detector box above its threshold that the clean original lacks', {
     timeout: 300_000,
   }, async () => {
@@ -124,5 +126,67 @@ describe('text removal (detector + Telea inpainting)', () => {
     let changedOutside = 0
     for (let p = 0; p < user.data.length; p++) if (!user.data[p] && onlyUser.data[p * 3] !== sample.overlaid.data[p * 3]) changedOutside++
     expect(changedOutside).toBe(0)
+  })
+})
+
+/**
+ * The default removal on the CI subset of the evaluation set (tests/helpers/text-eval-set.ts: 12
+ * images, two per overlay kind), scored on the whole image against the clean original, next to
+ * the old default (the detector's grown boxes filled by Telea) on the same detections. The
+ * thresholds sit below what was measured (bench/results/remove-text.md has the whole set); the
+ * issue's targets (no image worse, +8 dB, 22 dB in the footprint, <= 2 % left) are not all met yet.
+ */
+describe('text removal on the evaluation subset (letter masks, judged fill, guard)', () => {
+  const rows: { before: EvalRow; after: EvalRow; maskShare: number; regions: number; report: StepReport }[] = []
+  beforeAll(async () => {
+    for (const image of await buildEvalSet({ subset: true })) {
+      const found = await findText(ocr, image.overlaid)
+      const boxes = found.map((f) => f.box)
+      const boxMask = textMask(image.overlaid, found, 'box')
+      const before = evaluate(image, inpaintTelea(image.overlaid, boxMask), boxes)
+      const removed = await removeText(ocr, image.overlaid, { found })
+      const area = (mask: Pixels) => mask.data.reduce((n, v) => n + (v ? 1 : 0), 0)
+      rows.push({
+        before,
+        after: evaluate(image, removed.image, boxes),
+        maskShare: area(removed.mask) / Math.max(1, area(boxMask)),
+        regions: removed.regions.length,
+        report: removalReport(removed.regions),
+      })
+      await saveArtifacts('test-results/text-removal', image, removed.image, removed.mask)
+    }
+    console.log(`before (box mask + Telea):\n${markdownTable(summarize(rows.map((r) => r.before)))}`)
+    console.log(`after (default):\n${markdownTable(summarize(rows.map((r) => r.after)))}`)
+  }, 300_000)
+
+  it('brings the whole photo closer to the clean original: mean gain >= 5 dB and >= 2 dB more than box + Telea; at most 1 of 12 worse, by < 2 dB', () => {
+    const before = summarize(rows.map((r) => r.before)).overall
+    const after = summarize(rows.map((r) => r.after)).overall
+    expect(rows).toHaveLength(12)
+    expect(after.gain).toBeGreaterThanOrEqual(5)
+    expect(after.gain).toBeGreaterThanOrEqual(before.gain + 2)
+    expect(after.worse).toBeLessThanOrEqual(1)
+    expect(after.worstGain).toBeGreaterThan(-2)
+  })
+
+  it('restores the text footprint better than box + Telea (mean PSNR >= 19 dB, >= 2 dB more), with <= 12 % of text pixels left', () => {
+    const before = summarize(rows.map((r) => r.before)).overall
+    const after = summarize(rows.map((r) => r.after)).overall
+    expect(after.footprintPsnr).toBeGreaterThanOrEqual(19)
+    expect(after.footprintPsnr).toBeGreaterThanOrEqual(before.footprintPsnr + 2)
+    expect(after.textLeft).toBeLessThanOrEqual(0.12)
+  })
+
+  it('finds >= 85 % of the drawn lines, and on every kind but light watermarks all of them', () => {
+    const summary = summarize(rows.map((r) => r.after))
+    expect(summary.overall.recall).toBeGreaterThanOrEqual(0.85)
+    for (const kind of summary.byKind) if (kind.kind !== 'watermark') expect(kind.recall, kind.kind).toBe(1)
+  })
+
+  it('masks the letters, not their boxes: the mask is under 70 % of the box mask on average, and the report counts every region', () => {
+    const share = rows.reduce((sum, r) => sum + r.maskShare, 0) / rows.length
+    console.log(`letter mask / box mask area: ${(100 * share).toFixed(1)} % on average`)
+    expect(share).toBeLessThan(0.7)
+    for (const { regions, report } of rows) expect(report.counts.removed! + report.counts.kept!).toBe(regions)
   })
 })
