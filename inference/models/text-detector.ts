@@ -27,6 +27,12 @@ export interface TextBox {
   /** Axis-aligned box in image pixels: [x0, y0, x1, y1), clipped to the image. */
   box: [number, number, number, number]
   score: number
+  /**
+   * Where inside the box the network saw this line: its binarised probability (1 = text), box-sized
+   * at image resolution, still shrunk as DB marks lines; `grow` is how far (image pixels) the line
+   * reaches beyond it. A tilted line fills a band of its upright box, and the letter mask keeps to it.
+   */
+  band?: { data: Uint8Array; grow: number }
 }
 
 // PaddleOCR feeds its detector BGR pixels normalised with these ImageNet statistics.
@@ -42,20 +48,26 @@ export async function detectText(session: InferenceSession, image: Pixels, optio
   const probability = output[session.outputNames[0]!]!.data as Float32Array
   const sx = image.width / netW
   const sy = image.height / netH
-  return regions(probability, netW, netH, options).map(({ x0, y0, x1, y1, score }) => {
+  return regions(probability, netW, netH, options).map(({ x0, y0, x1, y1, score, label, id }) => {
     // Unclip: grow by area * ratio / perimeter, as DB post-processing does for its shrunk regions.
     const w = x1 - x0
     const h = y1 - y0
     const grow = (w * h * options.unclipRatio) / (2 * (w + h))
-    return {
-      score,
-      box: [
-        clamp(Math.floor((x0 - grow) * sx), 0, image.width),
-        clamp(Math.floor((y0 - grow) * sy), 0, image.height),
-        clamp(Math.ceil((x1 + grow) * sx), 0, image.width),
-        clamp(Math.ceil((y1 + grow) * sy), 0, image.height),
-      ],
+    const box: TextBox['box'] = [
+      clamp(Math.floor((x0 - grow) * sx), 0, image.width),
+      clamp(Math.floor((y0 - grow) * sy), 0, image.height),
+      clamp(Math.ceil((x1 + grow) * sx), 0, image.width),
+      clamp(Math.ceil((y1 + grow) * sy), 0, image.height),
+    ]
+    // This region's own pixels of the map (not a neighbouring line's), sampled at image resolution over the box.
+    const bw = box[2] - box[0]
+    const bh = box[3] - box[1]
+    const band = new Uint8Array(Math.max(0, bw * bh))
+    for (let y = 0; y < bh; y++) {
+      const ny = Math.min(netH - 1, Math.floor((box[1] + y + 0.5) / sy))
+      for (let x = 0; x < bw; x++) band[y * bw + x] = label[ny * netW + Math.min(netW - 1, Math.floor((box[0] + x + 0.5) / sx))] === id ? 1 : 0
     }
+    return { score, box, band: { data: band, grow: Math.ceil(grow * Math.max(sx, sy)) } }
   })
 }
 
@@ -89,7 +101,7 @@ function toNetworkInput(image: Pixels, netW: number, netH: number): Float32Array
 function regions(probability: Float32Array, width: number, height: number, options: DetectorOptions) {
   const label = new Int32Array(width * height)
   const stack: number[] = []
-  const found: { x0: number; y0: number; x1: number; y1: number; score: number }[] = []
+  const found: { x0: number; y0: number; x1: number; y1: number; score: number; label: Int32Array; id: number }[] = []
   let next = 0
   for (let start = 0; start < probability.length; start++) {
     if (label[start] !== 0 || probability[start]! < options.binaryThreshold) continue
@@ -123,7 +135,7 @@ function regions(probability: Float32Array, width: number, height: number, optio
     // an outline (a cup's rim, a ring) that only looks like a letter 'O' to the network.
     const fill = count / ((x1 - x0) * (y1 - y0))
     if (Math.min(x1 - x0, y1 - y0) < options.minSize || score < options.boxThreshold || fill < options.minFill) continue
-    found.push({ x0, y0, x1, y1, score })
+    found.push({ x0, y0, x1, y1, score, label, id: next })
   }
   return found
 }

@@ -73,6 +73,7 @@ export function textMask(image: Pixels, found: TextBox[], shape: TextMaskShape =
   return letterMask(
     image,
     found.map((f) => f.box),
+    { bands: found.map((f) => f.band) },
   ).mask
 }
 

@@ -21,9 +21,17 @@ export interface LetterMaskResult {
   method: ('letters' | 'box')[]
 }
 
+/** Where the detector saw the line inside its box (1 = text, box-sized, shrunk by `grow` pixels), see text-detector.ts. */
+export interface TextBand {
+  data: Uint8Array
+  grow: number
+}
+
 export interface LetterMaskOptions {
   /** Square dilation of the letters, in pixels (default 2), before the anti-aliasing halo. */
   grow?: number
+  /** Per box, the detector's band: letters are kept only inside it (grown back to the line's extent). */
+  bands?: (TextBand | undefined)[]
 }
 
 /** Box-to-ring frequency ratio above which a colour is text (1.8 kept more faint edges than 2.5 on the fixtures; noise still fails). */
@@ -198,7 +206,7 @@ function dilate(src: Uint8Array, w: number, h: number, r: number): Uint8Array {
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v))
 
 /** The letters of one box inside its window, or null when they do not separate (the caller falls back to the box). */
-function lettersInBox(image: Pixels, box: Box, grow: number): { window: Box; mask: Uint8Array } | null {
+function lettersInBox(image: Pixels, box: Box, grow: number, band?: TextBand): { window: Box; mask: Uint8Array } | null {
   const { width, height } = image
   const h = Math.max(1, box[3] - box[1])
   const m = Math.ceil(2 + 0.25 * h)
@@ -254,13 +262,23 @@ function lettersInBox(image: Pixels, box: Box, grow: number): { window: Box; mas
   scoreColumns(bins, region, w, wh, [0, w, 0, w], score)
   let raw = new Uint8Array(n)
   for (let p = 0; p < n; p++) raw[p] = score[p]! > TEXT_RATIO ? 1 : 0
-  // Keep the pieces that reach into the box (text cut by a short box goes on into the window); drop specks.
+  // The detector's band, grown back to the line's full extent (plus the halo's 2 px), in window pixels: inside the
+  // box, colours that are rare in the ring but lie off the line (a white cup rim under a tilted watermark) are not text.
+  let line: Uint8Array | null = null
+  if (band && band.data.length === (box[2] - box[0]) * (box[3] - box[1])) {
+    const inBox = new Uint8Array(n)
+    const bw = box[2] - box[0]
+    for (let y = by0; y < by1; y++) for (let x = bx0; x < bx1; x++) inBox[y * w + x] = band.data[(y - by0) * bw + x - bx0]!
+    line = dilate(inBox, w, wh, band.grow + 2)
+    for (let p = 0; p < n; p++) if (region[p] === 1 && !line[p]) raw[p] = 0
+  }
+  // Keep the pieces that reach into the box, or the line (text cut by a short box goes on into the window); drop specks.
   const speck = Math.max(4, Math.min(0.003 * boxCount, 0.01 * h * h))
   const kept = new Uint8Array(n)
   components(raw, w, wh, true, (pixels, size) => {
     if (size < speck) return
     let touches = false
-    for (let i = 0; i < size && !touches; i++) touches = region[pixels[i]!] === 1
+    for (let i = 0; i < size && !touches; i++) touches = line ? line[pixels[i]!] === 1 && region[pixels[i]!] === 1 : region[pixels[i]!] === 1
     if (touches) for (let i = 0; i < size; i++) kept[pixels[i]!] = 1
   })
   raw = kept
@@ -298,8 +316,8 @@ export function letterMask(image: Pixels, boxes: Box[], options: LetterMaskOptio
   const grow = options.grow ?? 2
   const data = new Uint8Array(width * height)
   const method: ('letters' | 'box')[] = []
-  for (const box of boxes) {
-    const found = lettersInBox(image, box, grow)
+  for (const [index, box] of boxes.entries()) {
+    const found = lettersInBox(image, box, grow, options.bands?.[index])
     if (found) {
       const [x0, y0, x1] = found.window
       const w = x1 - x0

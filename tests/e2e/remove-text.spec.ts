@@ -38,6 +38,8 @@ test('remove text: the detected mask is shown, edited with the brush and undo, t
   await page.getByRole('button', { name: 'Remove text', exact: true }).click()
   const download = page.getByRole('link', { name: 'Download PNG' })
   await expect(download).toBeVisible({ timeout: 90_000 })
+  // The job says what the removal did: regions removed, and any kept as they were.
+  await expect(page.getByLabel('What the steps did')).toContainText(/Removed [1-9]\d* text regions?/)
   const [file] = await Promise.all([page.waitForEvent('download'), download.click()])
   const { data, info } = await sharp(await readFile((await file.path())!))
     .removeAlpha()
