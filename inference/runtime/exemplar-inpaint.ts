@@ -7,11 +7,14 @@ import { inpaintTelea } from './inpaint'
  * smeared the way a diffusion (Telea) smears it. The method is Wexler, Shechtman & Irani (2007), "Space-time
  * completion of video", with the nearest-neighbour search of Barnes et al. (2009), "PatchMatch":
  *
- * - Each group of mask pixels (`maskRegions`) is worked on in a crop: its bounding box plus a margin of known
- *   context of 2.5 × the box's smaller side (24 to 96 px), so memory and time follow the holes, not the photo.
- * - The crop is halved into a pyramid until no hole pixel is more than a few pixels from a known one; the coarsest
- *   level is seeded with Telea's diffusion.
- * - At every level each target patch (every p×p patch that touches the hole, centred in it or beside it) gets a
+ * - Each region of the mask (the rectangles of `maskRegions`: connected components, grown and merged) is worked on
+ *   in a crop: its box plus a margin of known context of 2.5 × the box's smaller side (24 to 96 px), so memory and time
+ *   follow the holes, not the photo. Regions go one after the other; in a crop, the mask pixels of other regions are
+ *   never copied from, those already filled keep their fill and those still to come get a quick stand-in, so that each
+ *   hole pixel is searched for once.
+ * - The crop is halved into a pyramid, at least once and until no hole pixel is more than a few pixels from a known
+ *   one; the coarsest level is seeded by peeling the hole from its border inwards (a diffusion, like Telea's).
+ * - At every level each target patch (every p×p patch that touches the hole, centred in it or just beside it) gets a
  *   source patch lying wholly in known pixels, by PatchMatch: a random (coarsest level) or upsampled field, then
  *   passes in alternating scan order of propagation (a neighbour's match, shifted by one) and random search around
  *   the current match at halving radii.
@@ -25,9 +28,11 @@ import { inpaintTelea } from './inpaint'
  *   copy of the surroundings. Search and vote alternate a few times per level (an EM-like iteration).
  * - The field is upsampled to the next level (twice the offset plus the child's parity) and voted with the finer
  *   level's pixels, so the finer levels only refine what the coarse ones laid out.
+ * - A crop with fewer than a handful of whole known patches has nothing to copy from: Telea fills it.
  *
- * Pure TypeScript on typed arrays. It yields to the event loop every few milliseconds, and is deterministic for a
- * given seed (all randomness comes from one seeded generator, drawn in a fixed order).
+ * Pure TypeScript on typed arrays. It yields to the event loop every few milliseconds (and checks the abort signal
+ * there), and is deterministic for a given seed (all randomness comes from one seeded generator, drawn in a fixed
+ * order).
  */
 
 export interface ExemplarOptions {
@@ -42,12 +47,23 @@ export interface ExemplarOptions {
 const MIN_SOURCES = 16
 /** A coarser level is only worth it with this many source patches to choose from. */
 const MIN_COARSE_SOURCES = 64
+/**
+ * Halve at least once (when the crop allows it): a coarse patch sees twice the context, which settles structure that a
+ * thin stroke hides (a mortar line under a letter) before the fine level copies it.
+ */
+const MIN_LEVELS = 2
 /** Halve until no hole pixel is farther than this from a known one (the hole is then about twice as thick). */
 const COARSEST_DEPTH = 3
 /** Largest colour shift (levels per channel) a source patch may take to fit a target. */
 const BIAS = 16
 /** σ² of the vote is this percentile of the patch distances (Wexler et al. use the 75th). */
 const PERCENTILE = 0.75
+/**
+ * Target patches are those centred in the hole or at most this far beside it (within the patch radius). The ones
+ * beside it tie the fill to the hole's border; farther out than 2 px they cost more (a thin stroke's targets would
+ * triple) than they add.
+ */
+const RING = 2
 /** Longest synchronous stretch (ms) before yielding to the event loop. */
 const SLICE_MS = 8
 const TELEA_RADIUS = 5
@@ -64,14 +80,9 @@ interface Schedule {
 
 // The coarsest level lays out the structure from a random field: it gets the most work, and it is small.
 // Finer levels start from the upsampled field and only refine it, with a local search.
-const sched = (v: string | undefined, d: Schedule): Schedule => {
-  if (!v) return d
-  const [rounds, first, passes, radius] = v.split(',').map(Number)
-  return { rounds: rounds!, first: first!, passes: passes!, radius: radius! }
-}
-const TOP: Schedule = sched(process.env.EX_TOP, { rounds: 4, first: 2, passes: 1, radius: 0 })
-const MIDDLE: Schedule = sched(process.env.EX_MID, { rounds: 2, first: 1, passes: 1, radius: 8 })
-const FINEST: Schedule = sched(process.env.EX_FINE, { rounds: 1, first: 1, passes: 1, radius: 4 })
+const TOP: Schedule = { rounds: 4, first: 2, passes: 1, radius: 0 }
+const MIDDLE: Schedule = { rounds: 2, first: 1, passes: 1, radius: 8 }
+const FINEST: Schedule = { rounds: 1, first: 1, passes: 1, radius: 4 }
 
 /** One pyramid level of a crop. Index = y * w + x; every array is crop-sized, never image-sized. */
 interface Level {
@@ -81,9 +92,11 @@ interface Level {
   r: number
   /** RGB, interleaved; hole pixels hold the current estimate. */
   img: Uint8Array
-  /** 1 where the pixel is unknown. */
+  /** The same pixels packed one to a word (R | G << 8 | B << 16): a patch distance then loads a third as often. */
+  px: Uint32Array
+  /** 1 where the pixel is to be filled (the region's own mask pixels). */
   hole: Uint8Array
-  /** 1 where a source patch may not reach: the hole, and mask pixels that other regions have filled. */
+  /** 1 where a source patch may not reach: every mask pixel (the hole, and those of other regions). */
   barred: Uint8Array
   /** The hole pixels' indices. */
   holes: Int32Array
@@ -92,7 +105,7 @@ interface Level {
   /** The number of known pixels in each target patch. */
   known: Uint16Array
   sources: Int32Array
-  /** Centres of the patches that touch the hole, in raster order. */
+  /** Centres of the patches that touch the hole and lie at most RING px from it, in raster order. */
   targets: Int32Array
   /** Bounding box [x0, y0, x1, y1) of the target centres. */
   box: [number, number, number, number]
@@ -132,10 +145,9 @@ export async function inpaintExemplar(image: Pixels, mask: Pixels, options: Exem
     const y0 = Math.max(0, ry0 - margin)
     const x1 = Math.min(image.width, rx1 + margin)
     const y1 = Math.min(image.height, ry1 + margin)
-    const crop = cropLevel(out, image.width, mask, [x0, y0, x1, y1], done)
+    const crop = cropLevel(out, image.width, mask, [x0, y0, x1, y1], rect, done)
     await clock.yield()
     const filled = await fillCrop(crop, patch, random, clock)
-    // Holes of regions still to come inside the crop were filled too, but each region writes only its own.
     const w = x1 - x0
     for (let y = ry0; y < ry1; y++)
       for (let x = rx0; x < rx1; x++) {
@@ -157,7 +169,8 @@ type Rect = [number, number, number, number]
 /**
  * The rectangles `maskRegions` gives (boxes of 4-connected mask components grown by `pad`, clipped to the image,
  * overlapping ones merged), found from runs of mask pixels joined row to row with a union-find instead of a flood
- * fill: several times faster on a large mask, and scanned in slices so that it never blocks the event loop for long.
+ * fill, and scanned in slices: `maskRegions` itself takes 70 to 140 ms in one piece on a 1 MP mask on a small server,
+ * more than the whole budget for a synchronous stretch; this takes a few ms.
  */
 async function findRegions(mask: Pixels, pad: number, clock: Clock): Promise<Rect[]> {
   const { width, height, data } = mask
@@ -172,10 +185,12 @@ async function findRegions(mask: Pixels, pad: number, clock: Clock): Promise<Rec
   }
   // Most of a mask is empty: find the rows with mask pixels four bytes at a time first.
   const busy = new Uint8Array(height)
-  const aligned = data.byteOffset % 4 === 0 ? data : new Uint8Array(data)
-  const words = new Uint32Array(aligned.buffer, aligned.byteOffset, aligned.length >> 2)
-  for (let i = 0; i < words.length; i++) if (words[i]) for (let b = 4 * i; b < 4 * i + 4; b++) busy[(b / width) | 0] = 1
-  for (let b = words.length * 4; b < data.length; b++) busy[(b / width) | 0] = 1
+  const head = Math.min(data.length, (4 - (data.byteOffset % 4)) % 4)
+  const words = new Uint32Array(data.buffer, data.byteOffset + head, (data.length - head) >> 2)
+  const tail = head + words.length * 4
+  for (let b = 0; b < head; b++) if (data[b]) busy[(b / width) | 0] = 1
+  for (let i = 0; i < words.length; i++) if (words[i]) for (let b = head + 4 * i; b < head + 4 * i + 4; b++) busy[(b / width) | 0] = 1
+  for (let b = tail; b < data.length; b++) if (data[b]) busy[(b / width) | 0] = 1
   for (let y = 0; y < height; ) {
     const deadline = clock.deadline()
     for (; y < height; y++) {
@@ -272,7 +287,7 @@ async function fillCrop(base: Level, patch: number, random: Random, clock: Clock
   if (base.sources.length < MIN_SOURCES) return telea(base)
   const levels = [base]
   // Each whole-crop step gets its own slice: on a large crop (or before the JIT has warmed up) they add up.
-  for (let last = base; await clock.yield(), depth(last) > COARSEST_DEPTH; ) {
+  for (let last = base; await clock.yield(), levels.length < MIN_LEVELS || depth(last) > COARSEST_DEPTH; ) {
     const next = halve(last)
     if (next.w < 2 * patch || next.h < 2 * patch) break
     await clock.yield()
@@ -287,7 +302,8 @@ async function fillCrop(base: Level, patch: number, random: Random, clock: Clock
     const schedule = l === top ? TOP : l === 0 ? FINEST : MIDDLE
     const radius = schedule.radius || Math.max(level.w, level.h)
     if (l === top) {
-      onionPeel(level)
+      onionPeel(level.img, level.w, level.h, level.hole)
+      level.px = pack(level.img, level.w * level.h)
       refreshMeans(level, 0, 0, level.w, level.h)
       randomField(level, random)
       level.knownOnly = true
@@ -320,10 +336,12 @@ async function inSlices(n: number, clock: Clock, slice: (from: number, deadline:
 }
 
 /**
- * The crop [x0, x1) × [y0, y1) of `pixels` (RGB, `width` wide). Mask pixels of regions already filled (`done`) keep their
- * fill and count as known, but are barred as sources, like the hole: patches are copied from the photo only.
+ * The crop `[x0, y0, x1, y1)` of `pixels` (RGB, `width` wide) around the region `own`, whose mask pixels are the hole.
+ * Mask pixels of other regions are barred as sources, like the hole (patches come from the photo only), but are not
+ * filled here: those already filled (`done`) keep their fill, those still to come get an onion-peel stand-in, so that
+ * every mask pixel is searched for once, by its own region.
  */
-function cropLevel(pixels: Uint8Array, width: number, mask: Pixels, [x0, y0, x1, y1]: Rect, done: Rect[]): Level {
+function cropLevel(pixels: Uint8Array, width: number, mask: Pixels, [x0, y0, x1, y1]: Rect, own: Rect, done: Rect[]): Level {
   const w = x1 - x0
   const h = y1 - y0
   const img = new Uint8Array(w * h * 3)
@@ -331,10 +349,24 @@ function cropLevel(pixels: Uint8Array, width: number, mask: Pixels, [x0, y0, x1,
   const barred = new Uint8Array(w * h)
   for (let y = 0; y < h; y++) {
     img.set(pixels.subarray(((y0 + y) * width + x0) * 3, ((y0 + y) * width + x1) * 3), y * w * 3)
-    for (let x = 0; x < w; x++) barred[y * w + x] = hole[y * w + x] = mask.data[(y0 + y) * width + x0 + x] ? 1 : 0
+    for (let x = 0; x < w; x++) barred[y * w + x] = mask.data[(y0 + y) * width + x0 + x] ? 1 : 0
   }
-  for (const [a0, b0, a1, b1] of done)
-    for (let y = Math.max(y0, b0); y < Math.min(y1, b1); y++) for (let x = Math.max(x0, a0); x < Math.min(x1, a1); x++) hole[(y - y0) * w + x - x0] = 0
+  // Unknown: the mask pixels of the region and of those still to come.
+  const unknown = new Uint8Array(barred)
+  for (const [a0, b0, a1, b1] of done) {
+    const from = Math.max(x0, a0) - x0
+    const to = Math.min(x1, a1) - x0
+    if (from < to) for (let y = Math.max(y0, b0); y < Math.min(y1, b1); y++) unknown.fill(0, (y - y0) * w + from, (y - y0) * w + to)
+  }
+  let foreign = false
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const p = y * w + x
+      if (!unknown[p]) continue
+      if (x + x0 >= own[0] && x + x0 < own[2] && y + y0 >= own[1] && y + y0 < own[3]) hole[p] = 1
+      else foreign = true
+    }
+  if (foreign) onionPeel(img, w, h, unknown)
   return newLevel(w, h, img, hole, barred)
 }
 
@@ -346,6 +378,7 @@ function newLevel(w: number, h: number, img: Uint8Array, hole: Uint8Array, barre
     h,
     r: 0,
     img,
+    px: new Uint32Array(0),
     hole,
     barred,
     holes: none,
@@ -410,6 +443,7 @@ function halve(fine: Level): Level {
 /** Sorts the patch centres (patches wholly inside the crop only) into sources and targets with a summed-area table of the hole. */
 function prepare(level: Level, r: number) {
   const { w, h, hole, barred } = level
+  const ring = Math.min(r, RING)
   const holeSum = summedArea(hole, w, h)
   const barredSum = summedArea(barred, w, h)
   const sw = w + 1
@@ -437,14 +471,30 @@ function prepare(level: Level, r: number) {
       }
       const unknown = holeSum[b + c]! - holeSum[b]! - holeSum[a + c]! + holeSum[a]!
       if (!unknown) continue
-      target[y * w + x] = 1
       known[y * w + x] = area - unknown
-      targetCount++
-      x0 = Math.min(x0, x)
-      y0 = Math.min(y0, y)
-      x1 = Math.max(x1, x + 1)
-      y1 = Math.max(y1, y + 1)
+      // Patches centred beside the hole hold it to its border; those more than RING px out add little.
+      const ra = Math.max(0, y - ring) * sw + Math.max(0, x - ring)
+      const rb = Math.min(h, y + ring + 1) * sw + Math.max(0, x - ring)
+      const rc = Math.min(w, x + ring + 1) - Math.max(0, x - ring)
+      if (holeSum[rb + rc]! - holeSum[rb]! - holeSum[ra + rc]! + holeSum[ra]! > 0) target[y * w + x] = 1
     }
+  // Every hole pixel needs a patch over it: near the crop's edge that is the nearest centre, maybe farther out than RING.
+  for (let i = 0; i < holes.length; i++) {
+    const p = holes[i]!
+    const x = p % w
+    const y = (p - x) / w
+    target[Math.min(h - 1 - r, Math.max(r, y)) * w + Math.min(w - 1 - r, Math.max(r, x))] = 1
+  }
+  for (let p = 0; p < w * h; p++) {
+    if (!target[p]) continue
+    const x = p % w
+    const y = (p - x) / w
+    targetCount++
+    x0 = Math.min(x0, x)
+    y0 = Math.min(y0, y)
+    x1 = Math.max(x1, x + 1)
+    y1 = Math.max(y1, y + 1)
+  }
   const sources = new Int32Array(sourceCount)
   const targets = new Int32Array(targetCount)
   for (let p = 0, s = 0, t = 0; p < w * h; p++)
@@ -452,6 +502,7 @@ function prepare(level: Level, r: number) {
     else if (target[p]) targets[t++] = p
   Object.assign(level, {
     r,
+    px: pack(level.img, w * h),
     holes,
     valid,
     known,
@@ -510,6 +561,12 @@ function refreshTargetMeans(level: Level) {
   refreshMeans(level, x0 - level.r, y0 - level.r, x1 + level.r, y1 + level.r)
 }
 
+function pack(img: Uint8Array, n: number): Uint32Array {
+  const px = new Uint32Array(n)
+  for (let p = 0; p < n; p++) px[p] = img[p * 3]! | (img[p * 3 + 1]! << 8) | (img[p * 3 + 2]! << 16)
+  return px
+}
+
 /** Summed-area table of a 0/1 map, (w + 1) × (h + 1). */
 function summedArea(map: Uint8Array, w: number, h: number): Int32Array {
   const sw = w + 1
@@ -566,15 +623,20 @@ function telea(level: Level): Uint8Array {
 }
 
 /**
- * The coarsest level's first guess: the hole is filled from its border inwards, each layer with the mean of its known
- * 8-neighbours. It only has to be plausible (the first matches look at known pixels only), and it is cheap.
+ * Fills the `unknown` pixels of `img` from their border inwards, each layer with the mean of its known 8-neighbours:
+ * the coarsest level's first guess, which only has to be plausible (the first matches look at known pixels only), and
+ * a stand-in for the holes of regions still to come. Cheap.
  */
-function onionPeel(level: Level) {
-  const { w, h, img, holes } = level
-  const known = new Uint8Array(level.hole.length)
-  for (let p = 0; p < known.length; p++) known[p] = level.hole[p] ? 0 : 1
-  let pending = Int32Array.from(holes)
-  const layer = new Int32Array(holes.length)
+function onionPeel(img: Uint8Array, w: number, h: number, unknown: Uint8Array) {
+  const known = new Uint8Array(unknown.length)
+  let count = 0
+  for (let p = 0; p < known.length; p++) {
+    if (unknown[p]) count++
+    else known[p] = 1
+  }
+  let pending = new Int32Array(count)
+  for (let p = 0, k = 0; p < known.length; p++) if (!known[p]) pending[k++] = p
+  const layer = new Int32Array(count)
   while (pending.length) {
     let n = 0
     let rest = 0
@@ -585,23 +647,23 @@ function onionPeel(level: Level) {
       let cr = 0,
         cg = 0,
         cb = 0,
-        count = 0
+        around = 0
       for (let dy = y > 0 ? -1 : 0; dy <= (y < h - 1 ? 1 : 0); dy++)
         for (let dx = x > 0 ? -1 : 0; dx <= (x < w - 1 ? 1 : 0); dx++) {
           const q = p + dy * w + dx
-          if (known[q] !== 1) continue
+          if (!known[q]) continue
           cr += img[q * 3]!
           cg += img[q * 3 + 1]!
           cb += img[q * 3 + 2]!
-          count++
+          around++
         }
-      if (!count) {
+      if (!around) {
         pending[rest++] = p
         continue
       }
-      img[p * 3] = Math.round(cr / count)
-      img[p * 3 + 1] = Math.round(cg / count)
-      img[p * 3 + 2] = Math.round(cb / count)
+      img[p * 3] = Math.round(cr / around)
+      img[p * 3 + 1] = Math.round(cg / around)
+      img[p * 3 + 2] = Math.round(cb / around)
       layer[n++] = p
     }
     // A crop with no known pixel at all cannot be peeled; it keeps what it has.
@@ -622,7 +684,7 @@ function randomField(level: Level, random: Random) {
  * shift, or a random source (with next to no weight) if that is not a source here.
  */
 function upsampleField(coarse: Level, fine: Level, random: Random) {
-  const { w, h, r, targets, sources, valid, nnf, dist, weight, shift } = fine
+  const { w, h, r, targets, sources, valid, nnf, weight, shift } = fine
   for (let i = 0; i < targets.length; i++) {
     const t = targets[i]!
     const x = t % w
@@ -635,7 +697,6 @@ function upsampleField(coarse: Level, fine: Level, random: Random) {
       const sx = Math.min(w - 1 - r, 2 * mx + (x & 1))
       const sy = Math.min(h - 1 - r, 2 * ((m - mx) / coarse.w) + (y & 1))
       s = sy * w + sx
-      dist[t] = coarse.dist[c]!
       weight[t] = coarse.weight[c]!
       shift[t * 3] = coarse.shift[c * 3]!
       shift[t * 3 + 1] = coarse.shift[c * 3 + 1]!
@@ -643,7 +704,6 @@ function upsampleField(coarse: Level, fine: Level, random: Random) {
     }
     if (s < 0 || !valid[s]) {
       s = sources[random.below(sources.length)]!
-      dist[t] = Number.POSITIVE_INFINITY
       weight[t] = 1e-6
       shift[t * 3] = shift[t * 3 + 1] = shift[t * 3 + 2] = 0
     }
@@ -652,15 +712,15 @@ function upsampleField(coarse: Level, fine: Level, random: Random) {
 }
 
 function clampShift(d: number): number {
-  return d > BIAS ? BIAS : d < -BIAS ? -BIAS : d
+  return Math.min(BIAS, Math.max(-BIAS, d))
 }
 
 /**
  * SSD between the patches centred at t and s once the source is shifted by the difference b of the patches' means
  * (clamped to ±BIAS per channel): Σ(T - S - b)² = Σ(T - S)² - n·b·(2Δ - b). Given up as soon as it reaches `best`.
  */
-function patchDistance(img: Uint8Array, means: Float32Array, w: number, r: number, t: number, s: number, best: number): number {
-  const side = (2 * r + 1) * 3
+function patchDistance(px: Uint32Array, means: Float32Array, w: number, r: number, t: number, s: number, best: number): number {
+  const side = 2 * r + 1
   const dr = means[t * 3]! - means[s * 3]!
   const dg = means[t * 3 + 1]! - means[s * 3 + 1]!
   const db = means[t * 3 + 2]! - means[s * 3 + 2]!
@@ -669,18 +729,21 @@ function patchDistance(img: Uint8Array, means: Float32Array, w: number, r: numbe
   const bb = clampShift(db)
   const gain = (2 * r + 1) * (2 * r + 1) * (br * (2 * dr - br) + bg * (2 * dg - bg) + bb * (2 * db - bb))
   const limit = best + gain
-  const stride = w * 3
-  let ti = (t - r * w - r) * 3
-  let si = (s - r * w - r) * 3
+  let ti = t - r * w - r
+  let si = s - r * w - r
   let sum = 0
-  for (let row = 0; row < 2 * r + 1; row++) {
+  for (let row = 0; row < side; row++) {
     for (let k = 0; k < side; k++) {
-      const d = img[ti + k]! - img[si + k]!
-      sum += d * d
+      const a = px[ti + k]!
+      const b = px[si + k]!
+      const d0 = (a & 255) - (b & 255)
+      const d1 = ((a >> 8) & 255) - ((b >> 8) & 255)
+      const d2 = (a >> 16) - (b >> 16)
+      sum += d0 * d0 + d1 * d1 + d2 * d2
     }
     if (sum >= limit) break
-    ti += stride
-    si += stride
+    ti += w
+    si += w
   }
   return Math.max(0, sum - gain)
 }
@@ -689,7 +752,7 @@ function patchDistance(img: Uint8Array, means: Float32Array, w: number, r: numbe
  * SSD over the target's known pixels only, scaled to the whole patch; infinite for a patch with none, which waits for its
  * neighbours. Given up as soon as it reaches `best`.
  */
-function knownDistance(img: Uint8Array, hole: Uint8Array, known: Uint16Array, w: number, r: number, t: number, s: number, best: number): number {
+function knownDistance(px: Uint32Array, hole: Uint8Array, known: Uint16Array, w: number, r: number, t: number, s: number, best: number): number {
   const count = known[t]!
   if (!count) return Number.POSITIVE_INFINITY
   const scale = ((2 * r + 1) * (2 * r + 1)) / count
@@ -699,11 +762,11 @@ function knownDistance(img: Uint8Array, hole: Uint8Array, known: Uint16Array, w:
     for (let dx = -r; dx <= r; dx++) {
       const q = t + dy * w + dx
       if (hole[q]) continue
-      const a = q * 3
-      const b = (s + dy * w + dx) * 3
-      const d0 = img[a]! - img[b]!
-      const d1 = img[a + 1]! - img[b + 1]!
-      const d2 = img[a + 2]! - img[b + 2]!
+      const a = px[q]!
+      const b = px[s + dy * w + dx]!
+      const d0 = (a & 255) - (b & 255)
+      const d1 = ((a >> 8) & 255) - ((b >> 8) & 255)
+      const d2 = (a >> 16) - (b >> 16)
       sum += d0 * d0 + d1 * d1 + d2 * d2
     }
     if (sum >= limit) break
@@ -713,12 +776,12 @@ function knownDistance(img: Uint8Array, hole: Uint8Array, known: Uint16Array, w:
 
 /** The distances of the current matches, after a vote has changed the hole. */
 function distanceSlice(level: Level, from: number, deadline: number): number {
-  const { img, hole, known, means, w, r, targets, nnf, dist, knownOnly } = level
+  const { px, hole, known, means, w, r, targets, nnf, dist, knownOnly } = level
   for (let i = from; i < targets.length; i++) {
     const t = targets[i]!
     dist[t] = knownOnly
-      ? knownDistance(img, hole, known, w, r, t, nnf[t]!, Number.POSITIVE_INFINITY)
-      : patchDistance(img, means, w, r, t, nnf[t]!, Number.POSITIVE_INFINITY)
+      ? knownDistance(px, hole, known, w, r, t, nnf[t]!, Number.POSITIVE_INFINITY)
+      : patchDistance(px, means, w, r, t, nnf[t]!, Number.POSITIVE_INFINITY)
     if ((i & 31) === 31 && performance.now() > deadline) return i + 1
   }
   return targets.length
@@ -726,7 +789,7 @@ function distanceSlice(level: Level, from: number, deadline: number): number {
 
 /** One PatchMatch pass over the targets from `from` on: propagation from the previous neighbours in scan order, then random search. */
 function searchSlice(level: Level, from: number, deadline: number, radius: number, backward: boolean, random: Random): number {
-  const { img, hole, known, means, w, h, r, targets, valid, nnf, dist, knownOnly } = level
+  const { px, hole, known, means, w, h, r, targets, valid, nnf, dist, knownOnly } = level
   const n = targets.length
   const step = backward ? -1 : 1
   const last = w * h
@@ -734,44 +797,45 @@ function searchSlice(level: Level, from: number, deadline: number, radius: numbe
     const t = targets[backward ? n - 1 - k : k]!
     let best = nnf[t]!
     let bestDist = dist[t]!
-    // A perfect match cannot improve (flat areas, exact repeats): skip the search.
-    if (bestDist === 0) continue
-    // Propagation: the previous neighbour's match, shifted the same way, is likely to fit here too (coherence).
-    const fromLeft = nnf[t - step]!
-    if (fromLeft >= 0) {
-      const c = fromLeft + step
-      if (valid[c] && c !== best) {
-        const d = knownOnly ? knownDistance(img, hole, known, w, r, t, c, bestDist) : patchDistance(img, means, w, r, t, c, bestDist)
+    // A perfect match cannot improve (flat areas, exact repeats): no search.
+    if (bestDist > 0) {
+      // Propagation: the previous neighbour's match, shifted the same way, is likely to fit here too (coherence).
+      const fromLeft = nnf[t - step]!
+      if (fromLeft >= 0) {
+        const c = fromLeft + step
+        if (valid[c] && c !== best) {
+          const d = knownOnly ? knownDistance(px, hole, known, w, r, t, c, bestDist) : patchDistance(px, means, w, r, t, c, bestDist)
+          if (d < bestDist) {
+            best = c
+            bestDist = d
+          }
+        }
+      }
+      const up = t - step * w
+      const fromUp = up >= 0 && up < last ? nnf[up]! : -1
+      if (fromUp >= 0) {
+        const c = fromUp + step * w
+        if (c >= 0 && c < last && valid[c] && c !== best) {
+          const d = knownOnly ? knownDistance(px, hole, known, w, r, t, c, bestDist) : patchDistance(px, means, w, r, t, c, bestDist)
+          if (d < bestDist) {
+            best = c
+            bestDist = d
+          }
+        }
+      }
+      // Random search around the best so far, the window halving down to one pixel.
+      const bx = best % w
+      const by = (best - bx) / w
+      for (let rad = radius; rad >= 1; rad >>= 1) {
+        const x = Math.min(w - 1 - r, Math.max(r, bx + random.offset(rad)))
+        const y = Math.min(h - 1 - r, Math.max(r, by + random.offset(rad)))
+        const c = y * w + x
+        if (!valid[c] || c === best) continue
+        const d = knownOnly ? knownDistance(px, hole, known, w, r, t, c, bestDist) : patchDistance(px, means, w, r, t, c, bestDist)
         if (d < bestDist) {
           best = c
           bestDist = d
         }
-      }
-    }
-    const up = t - step * w
-    const fromUp = up >= 0 && up < last ? nnf[up]! : -1
-    if (fromUp >= 0) {
-      const c = fromUp + step * w
-      if (c >= 0 && c < last && valid[c] && c !== best) {
-        const d = knownOnly ? knownDistance(img, hole, known, w, r, t, c, bestDist) : patchDistance(img, means, w, r, t, c, bestDist)
-        if (d < bestDist) {
-          best = c
-          bestDist = d
-        }
-      }
-    }
-    // Random search around the best so far, the window halving down to one pixel.
-    const bx = best % w
-    const by = (best - bx) / w
-    for (let rad = radius; rad >= 1; rad >>= 1) {
-      const x = Math.min(w - 1 - r, Math.max(r, bx + random.offset(rad)))
-      const y = Math.min(h - 1 - r, Math.max(r, by + random.offset(rad)))
-      const c = y * w + x
-      if (!valid[c] || c === best) continue
-      const d = knownOnly ? knownDistance(img, hole, known, w, r, t, c, bestDist) : patchDistance(img, means, w, r, t, c, bestDist)
-      if (d < bestDist) {
-        best = c
-        bestDist = d
       }
     }
     nnf[t] = best
@@ -796,9 +860,9 @@ async function vote(level: Level, clock: Clock) {
   await inSlices(level.holes.length, clock, (from, deadline) => voteSlice(level, from, deadline))
 }
 
-/** Gathers the votes of hole pixels from `from` on; sources are known pixels, so the hole can be rewritten in place. */
+/** Gathers the votes of hole pixels from `from` on; sources are known pixels, so the hole can be rewritten in place (both copies). */
 function voteSlice(level: Level, from: number, deadline: number): number {
-  const { img, w, h, r, holes, nnf, weight, shift } = level
+  const { img, px, w, h, r, holes, nnf, weight, shift } = level
   for (let i = from; i < holes.length; i++) {
     const q = holes[i]!
     const x = q % w
@@ -818,16 +882,20 @@ function voteSlice(level: Level, from: number, deadline: number): number {
         const s = nnf[c]!
         if (s < 0) continue
         const wt = weight[c]!
-        const o = (s + dy * w + dx) * 3
-        sr += wt * (img[o]! + shift[c * 3]!)
-        sg += wt * (img[o + 1]! + shift[c * 3 + 1]!)
-        sb += wt * (img[o + 2]! + shift[c * 3 + 2]!)
+        const v = px[s + dy * w + dx]!
+        sr += wt * ((v & 255) + shift[c * 3]!)
+        sg += wt * (((v >> 8) & 255) + shift[c * 3 + 1]!)
+        sb += wt * ((v >> 16) + shift[c * 3 + 2]!)
         sum += wt
       }
     if (sum > 0) {
-      img[q * 3] = Math.min(255, Math.max(0, Math.round(sr / sum)))
-      img[q * 3 + 1] = Math.min(255, Math.max(0, Math.round(sg / sum)))
-      img[q * 3 + 2] = Math.min(255, Math.max(0, Math.round(sb / sum)))
+      const red = Math.min(255, Math.max(0, Math.round(sr / sum)))
+      const green = Math.min(255, Math.max(0, Math.round(sg / sum)))
+      const blue = Math.min(255, Math.max(0, Math.round(sb / sum)))
+      img[q * 3] = red
+      img[q * 3 + 1] = green
+      img[q * 3 + 2] = blue
+      px[q] = red | (green << 8) | (blue << 16)
     }
     if ((i & 63) === 63 && performance.now() > deadline) return i + 1
   }
@@ -863,11 +931,6 @@ class Clock {
   async yield() {
     this.check()
     if (performance.now() < this.start + SLICE_MS) return
-    const G = globalThis as unknown as { STRETCH: number[] }
-    G.STRETCH ??= []
-    G.STRETCH.push(performance.now() - this.start)
-    if (performance.now() - this.start > 40)
-      console.log('LONG', (performance.now() - this.start).toFixed(0), new Error().stack?.split('\n').slice(2, 4).join(' | '))
     await new Promise(setImmediate)
     this.start = performance.now()
     this.check()

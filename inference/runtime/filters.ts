@@ -32,3 +32,33 @@ export function restoreLowFrequencies(input: Float32Array, output: Float32Array,
   gaussianBlurPlanes(residual, height, width, sigma)
   for (let i = 0; i < output.length; i++) output[i]! += residual[i]!
 }
+
+/**
+ * Square minimum (or maximum) of radius r over an interleaved byte image, each channel on its own,
+ * separable, edges clamped. An opening (min, then max) removes bright structures thinner than
+ * 2r + 1 pixels and keeps everything wider: under thin light letters, it is the photo around them.
+ */
+export function extremeFilter(data: Uint8Array, width: number, height: number, channels: number, r: number, max: boolean): Uint8Array {
+  const pass = (src: Uint8Array, horizontal: boolean) => {
+    const out = new Uint8Array(src.length)
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++)
+        for (let c = 0; c < channels; c++) {
+          let v = max ? 0 : 255
+          for (let d = -r; d <= r; d++) {
+            const xx = horizontal ? Math.min(width - 1, Math.max(0, x + d)) : x
+            const yy = horizontal ? y : Math.min(height - 1, Math.max(0, y + d))
+            const s = src[(yy * width + xx) * channels + c]!
+            v = max ? Math.max(s, v) : Math.min(s, v)
+          }
+          out[(y * width + x) * channels + c] = v
+        }
+    return out
+  }
+  return pass(pass(data, true), false)
+}
+
+/** The photo under thin light (`light`) or dark structures: an opening, or a closing, of radius r. */
+export function withoutThinStrokes(data: Uint8Array, width: number, height: number, channels: number, r: number, light: boolean): Uint8Array {
+  return extremeFilter(extremeFilter(data, width, height, channels, r, !light), width, height, channels, r, light)
+}

@@ -2,6 +2,7 @@ import { labOf } from './colour'
 import { inpaintExemplar } from './exemplar-inpaint'
 import type { Pixels } from './image'
 import { inpaintTelea, maskRegions } from './inpaint'
+import { fitOverlay, type OverlayFit, unmix } from './overlay'
 
 /**
  * Fills a mask region by region with the fill that looks most like the region's surroundings, and
@@ -299,63 +300,24 @@ function kMeans(lab: Float32Array, at: number[], k: number): Float32Array {
 }
 
 /**
- * Undoes a semi-transparent white or black overlay: seen = a * overlay + (1 - a) * photo, with
- * `background` (a diffusion fill) as the estimate of the photo to find a. Inside the letters a is
- * the overlay's opacity, around them (the mask's halo) ~0: pixels are split between the two levels.
- * Null when the region does not look like one flat overlay colour at 25-85 % opacity.
+ * Undoes a semi-transparent white or black overlay over the region (overlay.ts), with a diffusion
+ * fill of the region as the photo's local background (thin letters: the average of what is around
+ * each stroke). Null when the region does not look like one flat overlay at 25-85 % opacity.
  */
 function unblend(image: Pixels, background: Pixels, region: Region): Pixels | null {
-  const toImage = region.toImage
-  let best: { data: Uint8Array; spread: number } | null = null
-  for (const overlay of [255, 0]) {
-    const estimates: number[] = []
-    for (const p of region.inside) {
-      const i = toImage(p) * 3
-      let sum = 0
-      let n = 0
-      for (let c = 0; c < 3; c++) {
-        const bg = background.data[i + c]!
-        if (Math.abs(overlay - bg) < 40) continue
-        sum += (image.data[i + c]! - bg) / (overlay - bg)
-        n++
-      }
-      estimates.push(n ? sum / n : Number.NaN)
-    }
-    // Two levels of mixing: ~0 around the letters (the mask's halo) and the opacity inside them; split them by 2-means.
-    const valid = estimates.filter((a) => Number.isFinite(a))
-    if (valid.length < 8) continue
-    let low = 0
-    let high = Math.max(0.3, [...valid].sort((a, b) => a - b)[Math.floor(valid.length * 0.9)]!)
-    for (let iteration = 0; iteration < 10; iteration++) {
-      const mid = (low + high) / 2
-      const lower = valid.filter((a) => a < mid)
-      const upper = valid.filter((a) => a >= mid)
-      if (!upper.length) break
-      low = lower.length ? lower.reduce((x, y) => x + y, 0) / lower.length : 0
-      high = upper.reduce((x, y) => x + y, 0) / upper.length
-    }
-    const mid = (low + high) / 2
-    const upper = valid.filter((a) => a >= mid).sort((a, b) => a - b)
-    if (high < 0.25 || high > 0.85 || high - low < 0.2 || upper.length < 0.15 * valid.length) continue
-    // One flat overlay: the letters' estimates agree (interquartile range).
-    const spread = upper[Math.floor(upper.length * 0.75)]! - upper[Math.floor(upper.length * 0.25)]!
-    if (spread > 0.25 || (best && spread >= best.spread)) continue
-    const alpha = high
-    const data = new Uint8Array(image.data)
-    region.inside.forEach((p, k) => {
-      if (!(estimates[k]! >= mid)) return
-      const i = toImage(p) * 3
-      // Only where undoing the mix brings the pixel nearer the background estimate: a dark grain next to black letters is not under them.
-      const undone = [0, 1, 2].map((c) => Math.max(0, Math.min(255, Math.round((image.data[i + c]! - alpha * overlay) / (1 - alpha)))))
-      let before = 0
-      let after = 0
-      for (let c = 0; c < 3; c++) {
-        before += Math.abs(image.data[i + c]! - background.data[i + c]!)
-        after += Math.abs(undone[c]! - background.data[i + c]!)
-      }
-      if (after < before) for (let c = 0; c < 3; c++) data[i + c] = undone[c]!
-    })
-    best = { data, spread }
+  const at = region.inside.map((p) => region.toImage(p))
+  let best: OverlayFit | null = null
+  for (const overlay of [255, 0] as const) {
+    const fit = fitOverlay(image.data, background.data, at, overlay, 0.15, 0.95)
+    if (fit && (!best || fit.spread < best.spread)) best = fit
   }
-  return best && { ...image, data: best.data }
+  if (!best) return null
+  const fit = best
+  const data = new Uint8Array(image.data)
+  at.forEach((i, k) => {
+    if (!(fit.estimates[k]! >= fit.threshold)) return
+    const under = unmix(image.data, background.data, i * 3, fit)
+    if (under) data.set(under, i * 3)
+  })
+  return { ...image, data }
 }
