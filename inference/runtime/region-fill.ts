@@ -199,7 +199,9 @@ function regionGeometry(image: Pixels, mask: Pixels, rect: Rect): Region {
 /**
  * Scores how much a candidate's region looks like its surroundings (lower = more alike), from the
  * ring's colours (k-means centroids in Lab), its texture (mean Lab gradient) and its own
- * neighbour differences (for the seam). Each term is ~1 for a region like its ring.
+ * neighbour differences (for the seam). Each term is ~1 for a region like its ring. Texture
+ * weighs 1 and the seam 0.5: on the evaluation set, texture 0.5 / 1 / 2 gave a mean gain of +11.39 /
+ * +11.45 / +11.37 dB and a worst image of -6.61 / -3.63 / -3.63 dB; a seam weight of 0.25, -10.53.
  */
 class RegionJudge {
   private readonly centroids: Float32Array
@@ -236,7 +238,7 @@ class RegionJudge {
     const texture = mean(this.region.inside, (p) => this.gradient(lab, p))
     const textureGap = Math.abs(Math.log((texture + 1) / (this.ringTexture + 1)))
     const seam = this.region.border.length ? mean(this.region.border, ([p, q]) => distance(lab, p, q)) / (this.ringStep + 1) : 1
-    return colour + 0.5 * textureGap + 0.5 * seam
+    return colour + textureGap + 0.5 * seam
   }
 }
 
