@@ -66,7 +66,7 @@ function extremeLine(
   const n = count + 2 * r
   // The line with its ends repeated r times (edges clamped).
   for (let i = 0; i < n; i++) line[i] = src[start + Math.min(count - 1, Math.max(0, i - r)) * stride]!
-  const pick = max ? (a: number, b: number) => (a > b ? a : b) : (a: number, b: number) => (a < b ? a : b)
+  const pick = max ? Math.max : Math.min
   for (let i = 0; i < n; i++) prefix[i] = i % size === 0 ? line[i]! : pick(prefix[i - 1]!, line[i]!)
   for (let i = n - 1; i >= 0; i--) suffix[i] = i % size === size - 1 || i === n - 1 ? line[i]! : pick(suffix[i + 1]!, line[i]!)
   // Window [i, i + 2r] of the padded line is centred on pixel i.
