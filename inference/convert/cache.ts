@@ -7,7 +7,7 @@ import { modelsDir, packageDir } from '../runtime/model-paths'
 import { CONVERTERS } from './converters'
 
 /** Bumped whenever the converters' output changes, so cached conversions made by an older one are redone. */
-export const CONVERTER_VERSION = 2
+export const CONVERTER_VERSION = 3
 
 /** sha256 over every file a model is made of (its converter says which): what a conversion and a recorded reference are pinned to. */
 export async function sourceHash(source: Pick<ConvertSource, 'format'>, entry: string): Promise<string> {

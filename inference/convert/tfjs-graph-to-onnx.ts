@@ -490,7 +490,7 @@ export function convertGraphModel(model: LoadedGraphModel, options: GraphConvert
   node('Transpose', [output.name], 'output', { perm: [0, 3, 1, 2] })
   const [, oh, ow, oc] = output.shape as [number, number, number, number]
   const folded = [...values.values()].filter((v) => v.kind === 'const').length
-  const fused = options.fuse === false ? null : fuseGraph(g, shapes)
+  const fused = options.fuse === false ? null : fuseGraph(g, shapes, ['output'])
   g.removeUnused(['output'])
   const bytes = g.build({
     graphName: 'tfjs_graph',

@@ -11,7 +11,7 @@ const SHAPE = [1, 4, 6, 8]
 const numel = SHAPE.reduce((a, b) => a * b, 1)
 const ramp = (n: number, scale: number, phase = 0) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + phase) * scale)
 
-type Build = (g: OnnxGraphBuilder, x: string, constants: { gelu: number }) => string
+type Build = (g: OnnxGraphBuilder, x: string, constants: { gelu: number }, shapes: Map<string, number[]>) => string
 
 const layerNorm: Build = (g, x) => {
   const c = SHAPE.at(-1)!
@@ -52,11 +52,60 @@ const denseOverH: Build = (g, x) => {
   return g.addNode('Transpose', [g.addNode('Add', [dense, g.addInitializer('bias', [4], ramp(4, 0.2, 3))], 'ad')], 't2', { perm: [0, 3, 2, 1] })
 }
 
+/**
+ * What the second stage rewrites, spelled as the converter emits it: an NHWC conv (Transposes around an
+ * ONNX Conv) with its bias added after, jax's leaky ReLU, a dense layer + bias + GELU cut into two channel
+ * halves, and the halves concatenated again into a dense layer. Records the shapes the converter would.
+ */
+const convAndSplitDense: Build = (g, x, _constants, shapes) => {
+  const c = SHAPE.at(-1)!
+  const nchw = g.addNode('Transpose', [x], 'nchw', { perm: [0, 3, 1, 2] })
+  const conv = g.addNode('Conv', [nchw, g.addInitializer('kernel', [c, c, 3, 3], ramp(c * c * 9, 0.2))], 'conv', { kernel_shape: [3, 3], pads: [1, 1, 1, 1] })
+  const nhwc = g.addNode('Transpose', [conv], 'nhwc', { perm: [0, 2, 3, 1] })
+  const biased = g.addNode('Add', [nhwc, g.addInitializer('conv_bias', [1, 1, 1, c], ramp(c, 0.1, 4))], 'conv_biased')
+  const ge = g.addNode('GreaterOrEqual', [biased, g.addInitializer('zero', [], [0])], 'ge')
+  const scaled = g.addNode('Mul', [g.addInitializer('slope', [], [0.2]), biased], 'scaled')
+  const leaky = g.addNode('Where', [ge, biased, scaled], 'leaky')
+  const dense = g.addNode('MatMul', [leaky, g.addInitializer('w_in', [c, 2 * c], ramp(2 * c * c, 0.3, 5))], 'dense')
+  const denseBiased = g.addNode('Add', [dense, g.addInitializer('b_in', [1, 1, 1, 2 * c], ramp(2 * c, 0.2, 6))], 'dense_biased')
+  const gelu = g.addNode('FastGelu', [denseBiased], 'gelu')
+  g.nodes.at(-1)!.domain = 'com.microsoft'
+  const int64 = (name: string, v: number[]) => g.addTypedInitializer(name, [v.length], BigInt64Array.from(v.map(BigInt)))
+  const [n, h, w] = SHAPE as [number, number, number]
+  const half = (i: number) =>
+    g.addNode(
+      'Slice',
+      [gelu, int64(`s${i}`, [0, 0, 0, i * c]), int64(`e${i}`, [n, h, w, (i + 1) * c]), int64(`a${i}`, [0, 1, 2, 3]), int64(`st${i}`, [1, 1, 1, 1])],
+      `half${i}`,
+    )
+  const [a, b] = [half(0), half(1)]
+  const gated = g.addNode('Mul', [a, b], 'gated')
+  const concat = g.addNode('Concat', [gated, a], 'concat', { axis: 3 })
+  const out = g.addNode('MatMul', [concat, g.addInitializer('w_out', [2 * c, c], ramp(2 * c * c, 0.3, 7))], 'out')
+  const wide = [...SHAPE.slice(0, -1), 2 * c]
+  for (const [name, shape] of Object.entries({
+    nhwc: SHAPE,
+    conv_biased: SHAPE,
+    leaky: SHAPE,
+    dense: wide,
+    dense_biased: wide,
+    gelu: wide,
+    half0: SHAPE,
+    half1: SHAPE,
+    gated: SHAPE,
+    concat: wide,
+    out: SHAPE,
+  }))
+    shapes.set(name, shape)
+  return out
+}
+
 async function run(build: Build, fuse: boolean, constants = { gelu: 0.5 }) {
   const g = new OnnxGraphBuilder()
   g.uniqueName('x')
-  const out = build(g, 'x', constants)
-  const counts = fuse ? fuseGraph(g, new Map([['x', SHAPE]])) : null
+  const shapes = new Map([['x', SHAPE]])
+  const out = build(g, 'x', constants, shapes)
+  const counts = fuse ? fuseGraph(g, shapes, [out]) : null
   g.removeUnused([out])
   const ops = g.nodes.map((n) => n.opType)
   const bytes = g.build({ graphName: 'fusion-test', opset: 17, inputs: [{ name: 'x', dims: SHAPE }], outputs: [{ name: out, dims: SHAPE }] })
@@ -89,5 +138,16 @@ describe('graph fusions for converted TF.js graph models', () => {
     expect(fused.counts).toMatchObject({ leftMatMul: 1 })
     expect(fused.ops).not.toContain('Transpose')
     expect(maxDiff(fused.values, (await run(denseOverH, false)).values)).toBeLessThan(1e-5)
+  })
+
+  it('moves conv biases into the Conv, makes LeakyRelu, and splits dense layers instead of slicing and concatenating', async () => {
+    const fused = await run(convAndSplitDense, true)
+    expect(fused.counts).toMatchObject({ convBias: 1, leakyRelu: 1, splitDense: 1, splitConcat: 1 })
+    expect(fused.ops).not.toContain('Slice')
+    expect(fused.ops).not.toContain('Concat')
+    expect(fused.ops).not.toContain('Where')
+    // Two bias Adds (one per half) and the sum of the two halves of the last dense layer.
+    expect(fused.ops.filter((op) => op === 'Add')).toHaveLength(3)
+    expect(maxDiff(fused.values, (await run(convAndSplitDense, false)).values)).toBeLessThan(1e-5)
   })
 })
