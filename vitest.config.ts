@@ -3,8 +3,10 @@ import { defineConfig } from 'vitest/config'
 /**
  * One project per kind of test (README, "Tests"). Only `integration` starts the stack (PostgreSQL,
  * the Cognito emulator, the inference services); the others need none of it, and only `quality`
- * and `tfjs` run real weights. `npm test` (scripts/test.ts) runs them in a schedule of its own.
+ * `tfjs` and `quality-js` run real weights. `npm test` (scripts/test.ts) runs them in a schedule of its own.
  */
+const JS_HEAVY_QUALITY = ['tests/quality/convert-parity.test.ts', 'tests/quality/text-removal.test.ts']
+
 export default defineConfig({
   // trpc-nuxt imports h3's helpers through Nuxt's '#imports'; outside Nuxt they come from h3 itself.
   resolve: { alias: { '#imports': 'h3' } },
@@ -21,10 +23,12 @@ export default defineConfig({
       // that a file in single-threaded JavaScript (text removal under coverage) leaves the other core to ORT.
       {
         extends: true,
-        test: { name: 'quality', include: ['tests/quality/**/*.test.ts'], exclude: ['tests/quality/convert-parity.test.ts'], fileParallelism: false },
+        test: { name: 'quality', include: ['tests/quality/**/*.test.ts'], exclude: [...JS_HEAVY_QUALITY], fileParallelism: false },
       },
-      // UpscalerJS's TF.js runs in JavaScript, which V8's coverage slows about tenfold: a project of its own, run without coverage.
+      // Quality tests whose work is JavaScript (UpscalerJS's TF.js kernels; text removal's masks, PatchMatch and judge), which V8's
+      // coverage slows about tenfold (text removal: 38 s plain, 837 s with coverage on a loaded CI host): run without coverage.
       { extends: true, test: { name: 'tfjs', include: ['tests/quality/convert-parity.test.ts'] } },
+      { extends: true, test: { name: 'quality-js', include: ['tests/quality/text-removal.test.ts'] } },
       {
         extends: true,
         test: { name: 'integration', include: ['tests/integration/**/*.test.ts'], globalSetup: ['tests/helpers/global-setup.ts'], fileParallelism: false },

@@ -1,5 +1,5 @@
 // The one command that runs every test (README): type-check, lint, the vitest projects (vitest.config.ts:
-// unit, infra, quality, tfjs, integration), production build, end to end in Debian's Chromium
+// unit, infra, quality, tfjs, quality-js, integration), production build, end to end in Debian's Chromium
 // (Playwright). Exits non-zero if anything fails.
 //
 // The CPU is what bounds it on 2 cores, so the steps run in four lanes at once: type-checks, build
@@ -124,7 +124,16 @@ await Promise.all([
   lane(vitest('quality', ['--project=quality', '--fileParallelism', '--maxWorkers=2', ...withCoverage('quality')], true)),
   // V8's coverage counters slow TF.js's JavaScript kernels about tenfold (esrgan-thick x2 on 32x32:
   // 18 s plain, 187 s with coverage), so the tests that run UpscalerJS's TF.js run without it.
-  lane(vitest('parity with TF.js (no coverage)', ['--project=tfjs', '--reporter=default', '--reporter=json', `--outputFile.json=${REPORTS}/vitest-tfjs.json`])),
+  lane(
+    vitest('parity with TF.js (no coverage)', ['--project=tfjs', '--reporter=default', '--reporter=json', `--outputFile.json=${REPORTS}/vitest-tfjs.json`]),
+    // Text removal's quality gates: its masks, fills and judge are JavaScript, slowed tenfold by coverage like TF.js.
+    vitest('text removal quality (no coverage)', [
+      '--project=quality-js',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${REPORTS}/vitest-quality-js.json`,
+    ]),
+  ),
 ])
 // The runs with coverage as one report: their tests' counts, and the coverage threshold on the sum.
 await step('coverage (unit, infra, integration, quality)', node, [
@@ -140,7 +149,7 @@ await step('coverage (unit, infra, integration, quality)', node, [
 let passed = 0
 let failed = 0
 let skipped = 0
-for (const report of ['vitest.json', 'vitest-tfjs.json'])
+for (const report of ['vitest.json', 'vitest-tfjs.json', 'vitest-quality-js.json'])
   try {
     const vitest = JSON.parse(readFileSync(`${REPORTS}/${report}`, 'utf8'))
     passed += vitest.numPassedTests

@@ -125,17 +125,21 @@ describe('orchestrator over HTTP', () => {
     expect(me.status).toBe(401)
   })
 
-  it('reports health and readiness of the services, and metrics', async () => {
-    // Each service gets 2 s to answer /readyz; on 2 cores shared with a whole test run one can miss
-    // that once (seen in CI), so the check is asked again for up to 20 s before it counts as down.
+  it('reports health and readiness of the services, and metrics', { timeout: 90_000 }, async () => {
+    // Each service gets 2 s to answer /readyz; on 2 cores shared with a whole test run (and, seen
+    // here, one more heavy process) one can miss that for a while, so the check is asked again for
+    // up to 60 s before it counts as down, and the last answer is printed for the record.
+    let last: unknown = null
     const health = await vi.waitFor(
       async () => {
         const answer = await fetch(`${base}/api/health`)
-        expect(answer.status).toBe(200)
+        last = await answer.clone().json()
+        expect(answer.status, JSON.stringify(last)).toBe(200)
         return answer
       },
-      { timeout: 20_000, interval: 1000 },
+      { timeout: 60_000, interval: 1000 },
     )
+    if (last) console.log(`health: ${JSON.stringify(last)}`)
     expect((await health.json()).services[0]).toMatchObject({ task: 'upscale', ready: true })
     const metrics = await fetch(`${base}/api/metrics`)
     expect(await metrics.text()).toMatch(/restora_jobs_created_total/)
