@@ -71,26 +71,36 @@ export async function detectText(session: InferenceSession, image: Pixels, optio
   })
 }
 
-/** Bilinear resize to the network size, HWC RGB bytes -> CHW BGR normalised floats. */
+/** Bilinear resize to the network size, HWC RGB bytes -> CHW BGR normalised floats (sample positions per column computed once). */
 function toNetworkInput(image: Pixels, netW: number, netH: number): Float32Array {
   const out = new Float32Array(3 * netW * netH)
   const plane = netW * netH
   const { width, height, data, channels } = image
+  const left = new Int32Array(netW)
+  const right = new Int32Array(netW)
+  const weight = new Float64Array(netW)
+  for (let x = 0; x < netW; x++) {
+    const fx = Math.min(width - 1, Math.max(0, ((x + 0.5) * width) / netW - 0.5))
+    left[x] = Math.floor(fx)
+    right[x] = Math.min(width - 1, left[x]! + 1)
+    weight[x] = fx - left[x]!
+  }
   for (let y = 0; y < netH; y++) {
     const fy = Math.min(height - 1, Math.max(0, ((y + 0.5) * height) / netH - 0.5))
     const y0 = Math.floor(fy)
     const y1 = Math.min(height - 1, y0 + 1)
     const wy = fy - y0
+    const row0 = y0 * width
+    const row1 = y1 * width
     for (let x = 0; x < netW; x++) {
-      const fx = Math.min(width - 1, Math.max(0, ((x + 0.5) * width) / netW - 0.5))
-      const x0 = Math.floor(fx)
-      const x1 = Math.min(width - 1, x0 + 1)
-      const wx = fx - x0
+      const wx = weight[x]!
+      const a = (row0 + left[x]!) * channels
+      const b = (row0 + right[x]!) * channels
+      const c0 = (row1 + left[x]!) * channels
+      const d = (row1 + right[x]!) * channels
       for (let c = 0; c < 3; c++) {
-        const at = (yy: number, xx: number) => data[(yy * width + xx) * channels + c]!
-        const v = (at(y0, x0) * (1 - wx) + at(y0, x1) * wx) * (1 - wy) + (at(y1, x0) * (1 - wx) + at(y1, x1) * wx) * wy
-        const bgr = 2 - c
-        out[bgr * plane + y * netW + x] = (v / 255 - MEAN[bgr]!) / STD[bgr]!
+        const v = (data[a + c]! * (1 - wx) + data[b + c]! * wx) * (1 - wy) + (data[c0 + c]! * (1 - wx) + data[d + c]! * wx) * wy
+        out[(2 - c) * plane + y * netW + x] = (v / 255 - MEAN[2 - c]!) / STD[2 - c]!
       }
     }
   }
@@ -100,35 +110,43 @@ function toNetworkInput(image: Pixels, netW: number, netH: number): Float32Array
 /** 4-connected regions of the binarised map, with their bounds and mean probability. */
 function regions(probability: Float32Array, width: number, height: number, options: DetectorOptions) {
   const label = new Int32Array(width * height)
-  const stack: number[] = []
+  const stack = new Int32Array(width * height)
   const found: { x0: number; y0: number; x1: number; y1: number; score: number; label: Int32Array; id: number }[] = []
+  const threshold = options.binaryThreshold
   let next = 0
   for (let start = 0; start < probability.length; start++) {
-    if (label[start] !== 0 || probability[start]! < options.binaryThreshold) continue
+    if (label[start] !== 0 || probability[start]! < threshold) continue
     next++
     label[start] = next
-    stack.push(start)
+    let top = 0
+    stack[top++] = start
     let x0 = width,
       y0 = height,
       x1 = 0,
       y1 = 0,
       sum = 0,
       count = 0
-    while (stack.length) {
-      const p = stack.pop()!
+    // No array per pixel: the old `for (const q of [...])` here cost several times the network itself.
+    const visit = (q: number) => {
+      if (label[q] === 0 && probability[q]! >= threshold) {
+        label[q] = next
+        stack[top++] = q
+      }
+    }
+    while (top) {
+      const p = stack[--top]!
       const x = p % width
       const y = (p - x) / width
-      x0 = Math.min(x0, x)
-      x1 = Math.max(x1, x + 1)
-      y0 = Math.min(y0, y)
-      y1 = Math.max(y1, y + 1)
+      if (x < x0) x0 = x
+      if (x + 1 > x1) x1 = x + 1
+      if (y < y0) y0 = y
+      if (y + 1 > y1) y1 = y + 1
       sum += probability[p]!
       count++
-      for (const q of [x > 0 ? p - 1 : -1, x < width - 1 ? p + 1 : -1, y > 0 ? p - width : -1, y < height - 1 ? p + width : -1])
-        if (q >= 0 && label[q] === 0 && probability[q]! >= options.binaryThreshold) {
-          label[q] = next
-          stack.push(q)
-        }
+      if (x > 0) visit(p - 1)
+      if (x < width - 1) visit(p + 1)
+      if (y > 0) visit(p - width)
+      if (y < height - 1) visit(p + width)
     }
     const score = sum / count
     // DB marks a text line as a solid, shrunk block; a region that fills little of its box is
