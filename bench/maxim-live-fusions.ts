@@ -9,18 +9,11 @@ import { writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus, loadavg } from 'node:os'
 import { basename } from 'node:path'
 import * as ort from 'onnxruntime-node'
-import { intraOpThreads } from '../inference/runtime/sessions'
+import { intraOpThreads, sessionOptions } from '../inference/runtime/sessions'
 
 const files = process.argv.slice(2)
 if (files.length < 2 || files.length % 2) throw new Error('give pairs of ONNX files: before after [before after...]')
-const options: ort.InferenceSession.SessionOptions = {
-  executionProviders: ['cpu'],
-  graphOptimizationLevel: 'all',
-  intraOpNumThreads: intraOpThreads(),
-  interOpNumThreads: 1,
-  enableCpuMemArena: false,
-  enableMemPattern: false,
-}
+const options = sessionOptions({ arena: false })
 const side = 256
 const input = Float32Array.from({ length: 3 * side * side }, (_, i) => ((i * 37) % 255) / 255)
 const lines = [

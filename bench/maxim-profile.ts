@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import * as ort from 'onnxruntime-node'
-import { intraOpThreads } from '../inference/runtime/sessions'
+import { intraOpThreads, sessionOptions } from '../inference/runtime/sessions'
 
 const modelPath = process.argv[2] ?? '.models/maxim-denoising-256.onnx'
 const prefix = process.argv[3] ?? '/tmp/maxim-probe/profile/maxim-denoising'
@@ -25,12 +25,7 @@ interface ProfileEvent {
 await mkdir(dirname(prefix), { recursive: true })
 let started = performance.now()
 const session = await ort.InferenceSession.create(modelPath, {
-  executionProviders: ['cpu'],
-  graphOptimizationLevel: 'all',
-  intraOpNumThreads: intraOpThreads(),
-  interOpNumThreads: 1,
-  enableCpuMemArena: false,
-  enableMemPattern: false,
+  ...sessionOptions({ arena: false }),
   enableProfiling: true,
   profileFilePrefix: prefix,
 })

@@ -100,19 +100,23 @@ export interface RemoveTextOptions {
   onProgress?: (done: number, total: number) => void
 }
 
+/** What to remove: the text found (unless the user's mask alone is to be filled), as a mask, combined with the user's. */
+async function removalMask(ocr: OcrModels, image: Pixels, options: Pick<RemoveTextOptions, 'userMask' | 'maskMode' | 'maskShape' | 'found'>) {
+  const { userMask, maskMode = 'both' } = options
+  const needsDetection = maskMode !== 'user' || !userMask
+  const found = needsDetection ? (options.found ?? (await findText(ocr, image))) : []
+  return { found, mask: combineMasks(textMask(image, found, options.maskShape), userMask, maskMode) }
+}
+
 /** Detection, mask and fill: the default text removal (no network needed). */
 export async function removeText(ocr: OcrModels, image: Pixels, options: RemoveTextOptions = {}) {
   const { userMask, maskMode = 'both', signal } = options
   const progress = options.onProgress ?? (() => {})
-  progress(0, 3)
-  const needsDetection = maskMode !== 'user' || !userMask
-  const found = needsDetection ? (options.found ?? (await findText(ocr, image))) : []
-  progress(1, 3)
-  const detected = textMask(image, found, options.maskShape)
-  const mask = combineMasks(detected, userMask, maskMode)
-  progress(2, 3)
+  progress(0, 2)
+  const { found, mask } = await removalMask(ocr, image, options)
+  progress(1, 2)
   const filled = await fillRegions(image, mask, { method: options.fill, guard: options.guard, userMask: maskMode === 'detected' ? null : userMask, signal })
-  progress(3, 3)
+  progress(2, 2)
   return { image: filled.image, found, mask, regions: filled.regions }
 }
 
@@ -169,11 +173,10 @@ function textRemovalAdapter(model: TextRemovalModel): ModelAdapter {
         context.report?.(removalReport(removed.regions))
         return removed.image
       }
-      const needsDetection = maskMode !== 'user' || !context.mask
       context.onProgress(0, 2)
-      const detected = needsDetection ? textMask(image, await findText(ocr!, image), maskShape) : textMask(image, [], maskShape)
+      const { mask } = await removalMask(ocr!, image, { userMask: context.mask, maskMode, maskShape })
       context.onProgress(1, 2)
-      const result = await inpaint(image, combineMasks(detected, context.mask, maskMode), context)
+      const result = await inpaint(image, mask, context)
       context.onProgress(2, 2)
       return result
     },

@@ -1,4 +1,5 @@
-import { withoutThinStrokes } from './filters'
+import { LINEAR, linearToLab } from './colour'
+import { extremeFilter, withoutThinStrokes } from './filters'
 import type { Pixels } from './image'
 import { fitOverlay, type OverlayFit } from './overlay'
 
@@ -41,14 +42,6 @@ const TEXT_RATIO = 1.8
 /** Ratio above which a pixel next to the letters joins them (anti-aliasing, JPEG ringing). */
 const HALO_RATIO = 1.3
 
-// sRGB byte -> linear light, once.
-const LINEAR = Float32Array.from({ length: 256 }, (_, v) => {
-  const c = v / 255
-  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4
-})
-
-const labF = (t: number) => (t > 216 / 24389 ? Math.cbrt(t) : (24389 / 27 / 116) * t + 16 / 116)
-
 // Colour histogram grid in Lab: L in 5-unit bins, a and b in 6-unit bins over [-96, 96), about one just-noticeable step each.
 const L_BINS = 20
 const AB_BINS = 32
@@ -62,18 +55,15 @@ let binTable: Uint16Array | undefined
 function colourBins(): Uint16Array {
   if (binTable) return binTable
   binTable = new Uint16Array(1 << 18)
+  // Float64, as the formulas computed in plain numbers before: the same bins to the last bit.
+  const lab = new Float64Array(3)
   for (let r = 0; r < 64; r++)
     for (let g = 0; g < 64; g++)
       for (let b = 0; b < 64; b++) {
-        const lr = LINEAR[r * 4 + 2]!
-        const lg = LINEAR[g * 4 + 2]!
-        const lb = LINEAR[b * 4 + 2]!
-        const fx = labF((0.4124564 * lr + 0.3575761 * lg + 0.1804375 * lb) / 0.95047)
-        const fy = labF(0.2126729 * lr + 0.7151522 * lg + 0.072175 * lb)
-        const fz = labF((0.0193339 * lr + 0.119192 * lg + 0.9503041 * lb) / 1.08883)
-        const l = clamp(Math.floor((116 * fy - 16) / 5), 0, L_BINS - 1)
-        const a = clamp(Math.floor((500 * (fx - fy) + 96) / 6), 0, AB_BINS - 1)
-        const bb = clamp(Math.floor((200 * (fy - fz) + 96) / 6), 0, AB_BINS - 1)
+        linearToLab(LINEAR[r * 4 + 2]!, LINEAR[g * 4 + 2]!, LINEAR[b * 4 + 2]!, lab)
+        const l = clamp(Math.floor(lab[0]! / 5), 0, L_BINS - 1)
+        const a = clamp(Math.floor((lab[1]! + 96) / 6), 0, AB_BINS - 1)
+        const bb = clamp(Math.floor((lab[2]! + 96) / 6), 0, AB_BINS - 1)
         binTable[(r << 12) | (g << 6) | b] = (l * AB_BINS + a) * AB_BINS + bb
       }
   return binTable
@@ -181,31 +171,30 @@ function components(on: Uint8Array, w: number, h: number, eight: boolean, visit:
   }
 }
 
-/** 1-D binary dilation of radius r along a line, two passes tracking the nearest set cell. */
-function dilateLine(src: Uint8Array, out: Uint8Array, start: number, stride: number, count: number, r: number) {
-  let last = -Infinity
-  for (let i = 0; i < count; i++) {
-    if (src[start + i * stride]) last = i
-    if (i - last <= r) out[start + i * stride] = 1
-  }
-  last = Infinity
-  for (let i = count - 1; i >= 0; i--) {
-    if (src[start + i * stride]) last = i
-    if (last - i <= r) out[start + i * stride] = 1
-  }
-}
-
-/** Square binary dilation of radius r, separable, O(pixels) whatever r. */
-function dilate(src: Uint8Array, w: number, h: number, r: number): Uint8Array {
-  if (r <= 0) return src.slice()
-  const tmp = new Uint8Array(w * h)
-  const out = new Uint8Array(w * h)
-  for (let y = 0; y < h; y++) dilateLine(src, tmp, y * w, 1, w, r)
-  for (let x = 0; x < w; x++) dilateLine(tmp, out, x, w, h, r)
-  return out
-}
+/** Square binary dilation of radius r: a maximum filter (filters.ts) on the 0/1 mask. */
+const dilate = (src: Uint8Array, w: number, h: number, r: number) => extremeFilter(src, w, h, 1, Math.max(0, r), true)
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v))
+
+/** The window a box's letters are looked for in: the box and a quarter of its height (plus 2 px) around it, inside the image. */
+function windowOf(image: Pixels, box: Box): Box {
+  const m = Math.ceil(2 + 0.25 * Math.max(1, box[3] - box[1]))
+  return [clamp(box[0] - m, 0, image.width), clamp(box[1] - m, 0, image.height), clamp(box[2] + m, 0, image.width), clamp(box[3] + m, 0, image.height)]
+}
+
+/**
+ * The detector's band in window pixels, grown back to the line's full extent plus the halo's 2 px
+ * (1 = on the line); null without a band of the box's size.
+ */
+function lineInWindow(box: Box, [wx0, wy0, wx1, wy1]: Box, band?: TextBand): Uint8Array | null {
+  const bw = box[2] - box[0]
+  if (!band || band.data.length !== bw * (box[3] - box[1])) return null
+  const w = wx1 - wx0
+  const wh = wy1 - wy0
+  const inBox = new Uint8Array(w * wh)
+  for (let y = box[1]; y < box[3]; y++) for (let x = box[0]; x < box[2]; x++) inBox[(y - wy0) * w + x - wx0] = band.data[(y - box[1]) * bw + x - box[0]]!
+  return dilate(inBox, w, wh, band.grow + 2)
+}
 
 /**
  * The letters of a semi-transparent white or black overlay in one box (overlay.ts): without its
@@ -214,25 +203,20 @@ const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v
  * watermark they are the photo's own, lightened or darkened. Null when the box holds no such overlay.
  */
 function overlayLettersInBox(image: Pixels, box: Box, grow: number, band?: TextBand): { window: Box; mask: Uint8Array } | null {
-  const { width, height } = image
+  const { width } = image
   const h = Math.max(1, box[3] - box[1])
-  const m = Math.ceil(2 + 0.25 * h)
-  const [wx0, wy0, wx1, wy1] = [clamp(box[0] - m, 0, width), clamp(box[1] - m, 0, height), clamp(box[2] + m, 0, width), clamp(box[3] + m, 0, height)]
+  const frame = windowOf(image, box)
+  const [wx0, wy0, wx1, wy1] = frame
   const w = wx1 - wx0
   const wh = wy1 - wy0
   if (w <= 0 || wh <= 0 || image.channels !== 3) return null
   const n = w * wh
   const crop = new Uint8Array(n * 3)
   for (let y = 0; y < wh; y++) crop.set(image.data.subarray(((wy0 + y) * width + wx0) * 3, ((wy0 + y) * width + wx1) * 3), y * w * 3)
-  // The box's pixels, and of them those on the detector's line.
-  const inBox = new Uint8Array(n)
-  const bw = box[2] - box[0]
-  const hasBand = band && band.data.length === bw * (box[3] - box[1])
-  for (let y = box[1]; y < box[3]; y++)
-    for (let x = box[0]; x < box[2]; x++) inBox[(y - wy0) * w + x - wx0] = hasBand ? band.data[(y - box[1]) * bw + x - box[0]]! : 1
-  const line = hasBand ? dilate(inBox, w, wh, band.grow + 2) : inBox
+  // The box's pixels on the detector's line (all of them without a band).
+  const line = lineInWindow(box, frame, band)
   const at: number[] = []
-  for (let y = box[1] - wy0; y < box[3] - wy0; y++) for (let x = box[0] - wx0; x < box[2] - wx0; x++) if (line[y * w + x]) at.push(y * w + x)
+  for (let y = box[1] - wy0; y < box[3] - wy0; y++) for (let x = box[0] - wx0; x < box[2] - wx0; x++) if (!line || line[y * w + x]) at.push(y * w + x)
   // Strokes of thin watermark type are 2-4 px wide: an opening of radius ~a tenth of the line removes them and keeps what is wider.
   const radius = clamp(Math.round(0.1 * h), 2, 6)
   let best: { fit: OverlayFit } | null = null
@@ -254,7 +238,7 @@ function overlayLettersInBox(image: Pixels, box: Box, grow: number, band?: TextB
   for (const p of at) letters += kept[p]!
   if (letters < 0.02 * at.length) return null
   // Grown as the colour-separated letters are; the halo's anti-aliased pixels are mixed less and are undone with them.
-  return { window: [wx0, wy0, wx1, wy1], mask: dilate(kept, w, wh, grow + 1) }
+  return { window: frame, mask: dilate(kept, w, wh, grow + 1) }
 }
 
 /**
@@ -277,13 +261,10 @@ function chooseLetters(overlay: ReturnType<typeof overlayLettersInBox>, colour: 
 
 /** The letters of one box inside its window, or null when they do not separate (the caller falls back to the box). */
 function lettersInBox(image: Pixels, box: Box, grow: number, band?: TextBand): { window: Box; mask: Uint8Array } | null {
-  const { width, height } = image
+  const { width } = image
   const h = Math.max(1, box[3] - box[1])
-  const m = Math.ceil(2 + 0.25 * h)
-  const wx0 = clamp(box[0] - m, 0, width)
-  const wy0 = clamp(box[1] - m, 0, height)
-  const wx1 = clamp(box[2] + m, 0, width)
-  const wy1 = clamp(box[3] + m, 0, height)
+  const frame = windowOf(image, box)
+  const [wx0, wy0, wx1, wy1] = frame
   const w = wx1 - wx0
   const wh = wy1 - wy0
   if (w <= 0 || wh <= 0) return null
@@ -332,16 +313,10 @@ function lettersInBox(image: Pixels, box: Box, grow: number, band?: TextBand): {
   scoreColumns(bins, region, w, wh, [0, w, 0, w], score)
   let raw = new Uint8Array(n)
   for (let p = 0; p < n; p++) raw[p] = score[p]! > TEXT_RATIO ? 1 : 0
-  // The detector's band, grown back to the line's full extent (plus the halo's 2 px), in window pixels: inside the
-  // box, colours that are rare in the ring but lie off the line (a white cup rim under a tilted watermark) are not text.
-  let line: Uint8Array | null = null
-  if (band && band.data.length === (box[2] - box[0]) * (box[3] - box[1])) {
-    const inBox = new Uint8Array(n)
-    const bw = box[2] - box[0]
-    for (let y = by0; y < by1; y++) for (let x = bx0; x < bx1; x++) inBox[y * w + x] = band.data[(y - by0) * bw + x - bx0]!
-    line = dilate(inBox, w, wh, band.grow + 2)
-    for (let p = 0; p < n; p++) if (region[p] === 1 && !line[p]) raw[p] = 0
-  }
+  // Inside the box, colours that are rare in the ring but lie off the detector's line (a white cup rim under a tilted
+  // watermark) are not text.
+  const line = lineInWindow(box, frame, band)
+  if (line) for (let p = 0; p < n; p++) if (region[p] === 1 && !line[p]) raw[p] = 0
   // Keep the pieces that reach into the box, or the line (text cut by a short box goes on into the window); drop specks.
   const speck = Math.max(4, Math.min(0.003 * boxCount, 0.01 * h * h))
   const kept = new Uint8Array(n)
@@ -377,7 +352,7 @@ function lettersInBox(image: Pixels, box: Box, grow: number, band?: TextBand): {
   const halo = dilate(grown, w, wh, 1)
   const mask = new Uint8Array(n)
   for (let p = 0; p < n; p++) mask[p] = grown[p] || (halo[p] && score[p]! > HALO_RATIO) ? 1 : 0
-  return { window: [wx0, wy0, wx1, wy1], mask }
+  return { window: frame, mask }
 }
 
 /** One mask (255 = remove) for all boxes [x0, y0, x1, y1): the letters where they separate, the box grown as before where not. */

@@ -1,6 +1,7 @@
 import { labOf } from './colour'
 import { inpaintExemplar } from './exemplar-inpaint'
 import type { Pixels } from './image'
+import { extremeFilter } from './filters'
 import { inpaintTelea, maskRegions } from './inpaint'
 import { fitOverlay, type OverlayFit, unmix } from './overlay'
 
@@ -58,19 +59,19 @@ export async function fillRegions(image: Pixels, mask: Pixels, options: FillOpti
   const { method = 'auto', guard = true, userMask, signal } = options
   const regions = maskRegions(mask, GROUP)
   if (!regions.length) return { image, regions: [] }
-  const fills: Partial<Record<FillMethod, Pixels>> = {}
-  fills.telea = inpaintTelea(image, mask, 5, signal)
-  if (method !== 'telea') fills.exemplar = await inpaintExemplar(image, mask, { signal })
+  // Telea is a candidate and the unblending's background estimate, so 'exemplar' alone needs none.
+  const telea = method !== 'exemplar' ? inpaintTelea(image, mask, 5, signal) : null
+  const exemplar = method !== 'telea' ? await inpaintExemplar(image, mask, { signal }) : null
   const out = new Uint8Array(image.data)
   const outcomes: RegionOutcome[] = []
   for (const rect of regions) {
     if (signal?.aborted) throw signal.reason ?? new Error('aborted')
     const region = regionGeometry(image, mask, rect)
     const candidates: Partial<Record<Candidate, Pixels>> = {}
-    if (method === 'auto' || method === 'telea') candidates.telea = fills.telea
-    if (method === 'auto' || method === 'exemplar') candidates.exemplar = fills.exemplar
+    if (telea) candidates.telea = telea
+    if (exemplar) candidates.exemplar = exemplar
     if (method === 'auto') {
-      const unblended = unblend(image, fills.telea, region)
+      const unblended = unblend(image, telea!, region)
       if (unblended) candidates.unblend = unblended
     }
     const userPainted = !!userMask && region.inside.some((p) => userMask.data[region.toImage(p)]! > 0)
@@ -150,38 +151,12 @@ function regionGeometry(image: Pixels, mask: Pixels, rect: Rect): Region {
         inside.push(y * w + x)
       }
     }
-  // Distance (chessboard) from the region, by two passes, to find the ring.
-  const far = 255
-  const dist = new Uint8Array(w * h).fill(far)
-  for (const p of inside) dist[p] = 0
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      const p = y * w + x
-      let d = dist[p]!
-      if (x > 0) d = Math.min(d, dist[p - 1]! + 1)
-      if (y > 0) {
-        d = Math.min(d, dist[p - w]! + 1)
-        if (x > 0) d = Math.min(d, dist[p - w - 1]! + 1)
-        if (x < w - 1) d = Math.min(d, dist[p - w + 1]! + 1)
-      }
-      dist[p] = d
-    }
-  for (let y = h - 1; y >= 0; y--)
-    for (let x = w - 1; x >= 0; x--) {
-      const p = y * w + x
-      let d = dist[p]!
-      if (x < w - 1) d = Math.min(d, dist[p + 1]! + 1)
-      if (y < h - 1) {
-        d = Math.min(d, dist[p + w]! + 1)
-        if (x < w - 1) d = Math.min(d, dist[p + w + 1]! + 1)
-        if (x > 0) d = Math.min(d, dist[p + w - 1]! + 1)
-      }
-      dist[p] = d
-    }
+  // The ring: known pixels within ringWidth (chessboard) of the region, a maximum filter of its pixels.
+  const near = extremeFilter(mine, w, h, 1, ringWidth, true)
   const ring: number[] = []
   const border: [number, number][] = []
   for (let p = 0; p < w * h; p++) {
-    if (!masked[p] && dist[p]! <= ringWidth) ring.push(p)
+    if (!masked[p] && near[p]) ring.push(p)
     if (!mine[p]) continue
     const x = p % w
     for (const q of [x > 0 ? p - 1 : -1, x < w - 1 ? p + 1 : -1, p >= w ? p - w : -1, p + w < w * h ? p + w : -1]) if (q >= 0 && !masked[q]) border.push([p, q])

@@ -26,19 +26,22 @@ const intraOpSpinning = () => process.env.ORT_INTRA_OP_SPINNING !== '0'
  * peak activations after a run (1.3 GB per MAXIM session at 256x256, so six of them grew the enhance
  * service to 7 GB); without it a MAXIM session stays at ~0.5 GB between runs, at the same speed.
  */
+export function sessionOptions({ arena = true }: { arena?: boolean } = {}): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: intraOpThreads(),
+    interOpNumThreads: 1,
+    enableCpuMemArena: arena,
+    enableMemPattern: arena,
+    extra: { session: { intra_op: { allow_spinning: intraOpSpinning() ? '1' : '0' } } },
+  }
+}
+
 export function loadSession(onnxPath: string, options: { arena?: boolean } = {}): Promise<ort.InferenceSession> {
   let session = sessions.get(onnxPath)
   if (!session) {
-    const arena = options.arena ?? true
-    session = ort.InferenceSession.create(onnxPath, {
-      executionProviders: ['cpu'],
-      graphOptimizationLevel: 'all',
-      intraOpNumThreads: intraOpThreads(),
-      interOpNumThreads: 1,
-      enableCpuMemArena: arena,
-      enableMemPattern: arena,
-      extra: { session: { intra_op: { allow_spinning: intraOpSpinning() ? '1' : '0' } } },
-    })
+    session = ort.InferenceSession.create(onnxPath, sessionOptions(options))
     session.catch(() => sessions.delete(onnxPath))
     sessions.set(onnxPath, session)
   }
