@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+import { convertNcnnModel, ncnnFiles } from './ncnn-to-onnx'
 import { convertGraphModel, loadGraphModel } from './tfjs-graph-to-onnx'
 import { convertLayersModel, loadLayersModel } from './tfjs-layers-to-onnx'
 
 /**
- * How each format of shipped weights becomes ONNX. A new format (ncnn is next) is one converter
+ * How each format of shipped weights becomes ONNX. A new format (ncnn was the latest) is one converter
  * file plus one row here: which files make up a model (the cache hashes all of them) and how they
  * convert.
  */
@@ -38,6 +39,13 @@ export const CONVERTERS = {
       if (!inputSize) throw new Error(`${entry}: a tfjs-graph model needs an inputSize`)
       const [height, width] = inputSize
       return convertGraphModel(await loadGraphModel(entry), { inputShape: [1, height, width, 3], docString }).bytes
+    },
+  },
+  ncnn: {
+    sourceFiles: ncnnFiles,
+    async convert(entry, { docString }) {
+      const [param, bin] = await ncnnFiles(entry)
+      return convertNcnnModel(param!, bin!, { docString })
     },
   },
 } satisfies Record<string, Converter>
