@@ -1,5 +1,5 @@
 // restora: the command-line client of a running Restora server (same typed API as the web app).
-//   restora upscale <file|folder> [-o out] [--scale 4] [--model esrgan-medium]
+//   restora upscale <file|folder> [-o out] [--scale 4 | --width 3840 | --height 2160] [--model realesrgan-x4plus]
 //   restora denoise <file|folder> [-o out] [--model ...]
 //   restora enhance <file|folder> --model maxim-dehazing-outdoor   (deblur, dehaze, low light, retouch)
 //   restora remove-text <file|folder> [-o out] [--mask mask.png] [--option maskMode=user]
@@ -19,8 +19,8 @@ import { COMMANDS, describeModels, parsePipeline, resolveSteps } from './steps'
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif'])
 const USAGE = [
-  `usage: restora <${COMMANDS.join('|')}> <file|folder> [-o out] [--scale N] [--model ID] [--option key=value]...`,
-  '                [--mask file.png] [--steps task:model:scale,...]',
+  `usage: restora <${COMMANDS.join('|')}> <file|folder> [-o out] [--scale N | --width PX | --height PX] [--model ID]`,
+  '                [--option key=value]... [--mask file.png] [--steps task:model:scale,...]',
   '       restora models',
 ].join('\n')
 
@@ -55,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
     options: {
       output: { type: 'string', short: 'o' },
       scale: { type: 'string' },
+      width: { type: 'string' },
+      height: { type: 'string' },
       model: { type: 'string' },
       steps: { type: 'string' },
       option: { type: 'string', multiple: true },

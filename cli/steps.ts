@@ -28,11 +28,12 @@ export function parseOptionFlags(flags: string[] = []): Record<string, string> {
 
 /**
  * The steps a command asks for, before the server says which models exist, and the options given
- * for all of them (--option key=value, and --scale as the option `scale`).
+ * for all of them (--option key=value, and --scale, --width, --height as those options).
  */
-export function parsePipeline(command: string, values: { steps?: string; scale?: string; model?: string; option?: string[] }) {
+export function parsePipeline(command: string, values: { steps?: string; scale?: string; width?: string; height?: string; model?: string; option?: string[] }) {
   const shared = parseOptionFlags(values.option)
-  if (values.scale !== undefined) shared.scale = values.scale
+  // --width and --height ask for an output size in pixels instead of a scale (the model pass that reaches it, then a resize).
+  for (const key of ['scale', 'width', 'height'] as const) if (values[key] !== undefined) shared[key] = values[key]
   if (command === 'pipeline') {
     if (!values.steps) throw new Error('pipeline needs --steps task:model[:scale],...')
     const steps = values.steps.split(',').map((part): StepRequest => {
@@ -48,11 +49,12 @@ export function parsePipeline(command: string, values: { steps?: string; scale?:
   return { steps: [{ task: task.data, model: values.model, options: {} }] as StepRequest[], shared }
 }
 
-/** The model a step runs when none is named: the first ready one of its task, at balanced quality where models have levels. */
+/** The model a step runs when none is named: as the studio's first choice, made for photos and balanced where models say so. */
 function defaultModel(models: CatalogueModel[]) {
   const ready = models.filter((m) => m.available)
   const candidates = ready.length ? ready : models
-  return candidates.find((m) => m.quality === 'balanced') ?? candidates[0]
+  const balanced = candidates.filter((m) => m.quality === 'balanced')
+  return balanced.find((m) => m.madeFor !== 'clean') ?? balanced[0] ?? candidates[0]
 }
 
 /** Text from the command line as the type the model's schema declares (numbers, booleans); other text stays text. */

@@ -11,6 +11,19 @@ import type { MaskMode, ModelTask, StepOptions } from '../contracts/service'
 export type CatalogueModel = ModelsList['models'][number]
 export type OptionValue = string | number | boolean
 export type Quality = NonNullable<CatalogueModel['quality']>
+export type MadeFor = NonNullable<CatalogueModel['madeFor']>
+
+export const MADE_FOR: { value: MadeFor; label: string; title: string }[] = [
+  { value: 'photo', label: 'Photo', title: 'Camera and phone photos, scans, JPEGs: blur, noise and compression are cleaned while upscaling' },
+  { value: 'clean', label: 'Clean image', title: 'Renders, art, screenshots and clean downscales: detail is added, nothing is cleaned' },
+]
+
+/** Whether the task's models are made for different sources, so the person says which the picture is. */
+export const choosesMadeFor = (models: CatalogueModel[]) => new Set(models.map((m) => m.madeFor)).size > 1
+
+/** The task's models for the source chosen (all of them where the task does not ask). */
+export const forSource = (models: CatalogueModel[], choice: Pick<TaskChoice, 'madeFor'>) =>
+  choosesMadeFor(models) ? models.filter((m) => m.madeFor === choice.madeFor) : models
 
 export const QUALITIES: { value: Quality; label: string }[] = [
   { value: 'fast', label: 'Fast' },
@@ -25,7 +38,11 @@ export interface TaskChoice {
   model: string
   /** The quality level (tasks whose models all have one: the model follows quality and scale). */
   quality: Quality
+  /** What the picture is, where the task's models are made for different sources (photos or clean images). */
+  madeFor: MadeFor
   scale: number
+  /** A target width in pixels instead of the scale (models with a `width` option); null: by scale. */
+  width: number | null
   /** Run the step twice (magnifying tasks: ×16 in two ×4 passes). */
   twice: boolean
   /** Values of the model's other options; a missing one takes the schema's default. */
@@ -55,7 +72,7 @@ export const taskScales = (models: CatalogueModel[]) => [...new Set(models.flatM
 export const choosesByQuality = (models: CatalogueModel[]) => models.length > 0 && models.every((m) => m.quality)
 
 /** Options the studio sets itself: the scale (its own control) and, for models taking a mask, how the mask combines. */
-const setByPage = (model: CatalogueModel) => (model.capabilities.mask ? ['scale', 'maskMode'] : ['scale'])
+const setByPage = (model: CatalogueModel) => (model.capabilities.mask ? ['scale', 'maskMode'] : ['scale', 'width', 'height'])
 
 type PropertySchema = ReturnType<typeof optionProperties>[string] & { title?: string }
 
@@ -99,7 +116,7 @@ function fits(field: OptionField, value: OptionValue) {
 
 /** The model the choice names among those available, if it offers the scale chosen. */
 export function resolveModel(models: CatalogueModel[], choice: TaskChoice): CatalogueModel | undefined {
-  const offered = models.filter((m) => m.available)
+  const offered = forSource(models, choice).filter((m) => m.available)
   const byScale = (m: CatalogueModel) => !taskScales(models).some((s) => s !== 1) || m.capabilities.scales.includes(choice.scale)
   if (choosesByQuality(models)) return offered.find((m) => m.quality === choice.quality && byScale(m))
   const model = offered.find((m) => m.id === choice.model) ?? offered[0]
@@ -109,7 +126,9 @@ export function resolveModel(models: CatalogueModel[], choice: TaskChoice): Cata
 /** The step a choice makes: the scale where the model has that option, and the other options set (and still valid). */
 export function buildStep(model: CatalogueModel, choice: TaskChoice): StepSpec {
   const options: StepOptions = {}
-  if ('scale' in optionProperties(model)) options.scale = choice.scale
+  const declared = optionProperties(model)
+  if (choice.width && 'width' in declared) options.width = choice.width
+  else if ('scale' in declared) options.scale = choice.scale
   for (const field of optionFields(model)) {
     const value = choice.options[field.key]
     if (value !== undefined && fits(field, value)) options[field.key] = value
@@ -131,7 +150,9 @@ export function firstChoice(models: CatalogueModel[]): TaskChoice {
     on: models.some(magnifies),
     model: models.find((m) => m.available)?.id ?? '',
     quality: 'balanced',
+    madeFor: models.some((m) => m.madeFor === 'photo') ? 'photo' : (models.find((m) => m.madeFor)?.madeFor ?? 'photo'),
     scale: preferredScale(taskScales(models)),
+    width: null,
     twice: false,
     options: {},
     magnifies: models.some(magnifies),

@@ -1,6 +1,6 @@
 import type { JobView } from '~~/contracts/api'
 import { isUnfinished } from '~~/contracts/job-progress'
-import { outputScale } from '~~/contracts/service'
+import { sizeSuffix } from '~~/contracts/service'
 import type { PageSession } from './usePageSession'
 
 /** The job on screen: followed as the server streams its progress, cancelled, its result taken as the next input. */
@@ -60,7 +60,7 @@ export function useJobFollower(session: PageSession) {
       if (response.status === 401) return void signInAgain()
       if (!response.ok) throw new Error(`The result could not be loaded (HTTP ${response.status}).`)
       const stem = current.inputName.replace(/\.[^.]+$/, '')
-      const suffix = current.steps.map((s) => (outputScale(s.spec.options) > 1 ? `x${outputScale(s.spec.options)}` : s.spec.task)).join('-')
+      const suffix = current.steps.map((s) => sizeSuffix(s.spec.options) || s.spec.task).join('-')
       use(new File([await response.blob()], `${stem}-${suffix}.png`, { type: 'image/png' }))
     } catch (error) {
       session.report(error)

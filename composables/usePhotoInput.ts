@@ -1,5 +1,6 @@
 import { MAX_BATCH_IMAGES } from '~~/contracts/api'
-import { formatBytes, formatPixels, formatSize, scaledSize } from '~~/contracts/job-progress'
+import { type StepSpec, stepTitle } from '~~/contracts/api'
+import { formatBytes, formatPixels, formatSize, pipelineSize } from '~~/contracts/job-progress'
 import type { ImageLimits } from '~~/contracts/service'
 import type { PageSession } from './usePageSession'
 
@@ -98,16 +99,17 @@ export function usePhotoInput(session: PageSession, limits: () => ImageLimits | 
 export type PhotoInput = ReturnType<typeof usePhotoInput>
 
 /** What the limits mean for the photo chosen and the pipeline's magnification, before anything is uploaded. */
-export function photoLimitProblem(limits: ImageLimits | null, size: Size | null, totalScale: number | undefined): string {
-  if (!limits || !size || totalScale === undefined) return ''
+export function photoLimitProblem(limits: ImageLimits | null, size: Size | null, steps: readonly StepSpec[] | undefined): string {
+  if (!limits || !size || steps === undefined) return ''
   const pixels = size.width * size.height
   if (pixels > limits.maxInputPixels) {
     return `This photo is ${formatSize(size)} (${formatPixels(pixels)}); the limit is ${formatPixels(limits.maxInputPixels)}. Resize it first.`
   }
-  const out = pixels * totalScale ** 2
+  const result = pipelineSize(size, steps)
+  const out = result.width * result.height
   if (out > limits.maxOutputPixels) {
-    const made = `${formatSize(scaledSize(size, totalScale))} (${formatPixels(out)})`
-    return `×${totalScale} would make ${made}, over the ${formatPixels(limits.maxOutputPixels)} limit. Pick a lower scale or a smaller photo.`
+    const made = `${formatSize(result)} (${formatPixels(out)})`
+    return `${steps.map(stepTitle).join(' + ')} would make ${made}, over the ${formatPixels(limits.maxOutputPixels)} limit. Pick a lower scale or a smaller photo.`
   }
   return ''
 }

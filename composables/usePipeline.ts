@@ -1,8 +1,8 @@
 import { stepTitle, type StepSpec } from '~~/contracts/api'
 import { preferredScale } from '~~/contracts/job-progress'
-import { outputScale } from '~~/contracts/service'
+import { optionProperties } from '~~/contracts/model-options'
 import { MODEL_TASKS, TASKS, type ModelTask } from '~~/contracts/tasks'
-import { buildStep, choosesByQuality, firstChoice, optionFields, QUALITIES, resolveModel, runOrder, taskScales } from './taskChoice'
+import { buildStep, choosesByQuality, choosesMadeFor, firstChoice, forSource, optionFields, QUALITIES, resolveModel, runOrder, taskScales } from './taskChoice'
 import type { CatalogueModel, TaskChoice } from './taskChoice'
 
 /** What the chooser shows for one task, derived from its models and the person's choice. */
@@ -16,6 +16,10 @@ export interface TaskView {
   scales: number[]
   /** Whether the person picks a scale (some model changes the size). */
   scaleChoice: boolean
+  /** Whether the chosen model also takes a target width instead of the scale. */
+  takesWidth: boolean
+  /** Whether the person says what the picture is (photo or clean image): the task's models are made for either. */
+  madeForChoice: boolean
   byQuality: boolean
   qualities: { value: TaskChoice['quality']; label: string; disabled: boolean }[]
   /** The model that runs, if the choice can run now. */
@@ -58,10 +62,13 @@ export function usePipeline(models: () => CatalogueModel[]) {
       const scaleChoice = scales.some((s) => s !== 1)
       const model = resolveModel(ofTask, choice)
       const runsAt = (m: CatalogueModel) => !scaleChoice || m.capabilities.scales.includes(choice.scale)
-      const qualities = QUALITIES.map((q) => ({ ...q, disabled: !offered.some((m) => m.quality === q.value && runsAt(m)) }))
+      const ofSource = forSource(offered, choice)
+      const qualities = QUALITIES.map((q) => ({ ...q, disabled: !ofSource.some((m) => m.quality === q.value && runsAt(m)) }))
       const fields = model ? optionFields(model) : []
       const byQuality = choosesByQuality(ofTask)
-      return { task, title: TASKS[task].title, choice, models: ofTask, offered, scales, scaleChoice, byQuality, qualities, model, fields }
+      const takesWidth = scaleChoice && !!model && 'width' in optionProperties(model)
+      const madeForChoice = choosesMadeFor(ofTask)
+      return { task, title: TASKS[task].title, choice, models: ofTask, offered, scales, scaleChoice, takesWidth, madeForChoice, byQuality, qualities, model, fields }
     })
   })
 
@@ -73,13 +80,14 @@ export function usePipeline(models: () => CatalogueModel[]) {
       if (!view.choice.on) continue
       if (!view.model) return undefined
       const step = buildStep(view.model, view.choice)
-      for (let pass = 0; pass < (view.scaleChoice && view.choice.twice ? 2 : 1); pass++) {
+      // Twice is ×scale² in two passes; a target width is reached in one.
+      for (let pass = 0; pass < (view.scaleChoice && view.choice.twice && !step.options?.width ? 2 : 1); pass++) {
         steps.push(step)
         used.push(view.model)
       }
     }
     if (steps.length === 0) return undefined
-    return { steps, models: used, label: steps.map(stepTitle).join(' + '), totalScale: steps.reduce((product, s) => product * outputScale(s.options), 1) }
+    return { steps, models: used, label: steps.map(stepTitle).join(' + ') }
   })
 
   return reactive({

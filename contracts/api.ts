@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { Detection, ImageLimits, MaskMode, ModelInfo, ModelTask, outputScale, ServiceErrorCode, StepOptions, StepReport } from './service'
+import { Detection, ImageLimits, MaskMode, ModelInfo, ModelTask, ServiceErrorCode, sizeLabel, StepOptions, StepReport } from './service'
 import { TASKS } from './tasks'
 
 /** Schemas of the public tRPC API, shared by the router and the pages (types flow from here). */
@@ -41,8 +41,8 @@ export type StepInput = z.input<typeof StepSpec>
 
 /** A step as people read it: "Upscale ×4", "Denoise". */
 export const stepTitle = (step: Pick<StepSpec, 'task' | 'options'>) => {
-  const scale = outputScale(step.options)
-  return scale === 1 ? TASKS[step.task].title : `${TASKS[step.task].title} ×${scale}`
+  const size = sizeLabel(step.options)
+  return size ? `${TASKS[step.task].title} ${size}` : TASKS[step.task].title
 }
 
 /** A job runs its steps in order, each on the previous one's output (e.g. denoise -> upscale x2). */

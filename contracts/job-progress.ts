@@ -1,4 +1,5 @@
 import type { JobStatus, JobView, StepState } from './api'
+import { outputSize, type StepOptions } from './service'
 
 /**
  * What the pages, the CLI and the server say about a job in one place: whether it is still going,
@@ -45,8 +46,9 @@ export function formatPixels(pixels: number): string {
 /** "4000×3000": an image's size as the pages show it (and the e2e tests read it). */
 export const formatSize = (image: { width: number; height: number }) => `${image.width}×${image.height}`
 
-/** The size a step magnifying by `scale` makes. */
-export const scaledSize = (image: { width: number; height: number }, scale: number) => ({ width: image.width * scale, height: image.height * scale })
+/** The size a pipeline makes of an image, step by step (a scale, or a target width or height). */
+export const pipelineSize = (image: { width: number; height: number }, steps: readonly { options?: StepOptions }[]) =>
+  steps.reduce((size, step) => outputSize(size, step.options), { width: image.width, height: image.height })
 
 /** The scale the studio and the CLI start from among a model's: ×4 where offered (what most photos need), else the largest. */
 export const preferredScale = (scales: readonly number[]) => (scales.includes(4) ? 4 : Math.max(...scales))

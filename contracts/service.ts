@@ -54,6 +54,11 @@ export const ModelInfo = z.object({
   options: OptionsSchema,
   /** Where a model sits among others of its task: the UI offers fast / balanced / best. */
   quality: z.enum(['fast', 'balanced', 'best']).optional(),
+  /**
+   * What the model was trained on: `photo` (real damage: blur, sensor noise, JPEG) or `clean` (clean
+   * downscales: renders, art, screenshots). Where a task has both, the studio asks which the picture is.
+   */
+  madeFor: z.enum(['photo', 'clean']).optional(),
   /** Largest input this model takes, when below the service's limit: slow models are sized to finish within a job's time. */
   maxInputPixels: z.number().int().positive().optional(),
   /** Longest side over shortest this model takes (default in lib/limits.ts): tiled models pay a whole tile per strip of a thin image. */
@@ -112,6 +117,40 @@ export type RunQuery = z.infer<typeof RunQuery>
 
 /** The output's magnification a step's options ask for: the `scale` option, 1 when a model has none. */
 export const outputScale = (options: StepOptions | undefined) => (typeof options?.scale === 'number' ? options.scale : 1)
+
+/**
+ * The size a step makes of an image: a target `width` or `height` (the aspect ratio kept; with both,
+ * the largest size that fits inside them) wins over `scale`; a model with none of them keeps the size.
+ */
+export function outputSize(image: { width: number; height: number }, options: StepOptions | undefined): { width: number; height: number } {
+  const width = typeof options?.width === 'number' ? options.width : undefined
+  const height = typeof options?.height === 'number' ? options.height : undefined
+  if (width === undefined && height === undefined) {
+    const scale = outputScale(options)
+    return { width: image.width * scale, height: image.height * scale }
+  }
+  const factor = Math.min(width === undefined ? Infinity : width / image.width, height === undefined ? Infinity : height / image.height)
+  return { width: Math.max(1, Math.round(image.width * factor)), height: Math.max(1, Math.round(image.height * factor)) }
+}
+
+/** A step's size change in a file name: "x4", "w3840", "h2160", "w3840h2160", or "" when it keeps the size. */
+export function sizeSuffix(options: StepOptions | undefined): string {
+  const { width, height } = options ?? {}
+  if (typeof width === 'number' || typeof height === 'number')
+    return `${typeof width === 'number' ? `w${width}` : ''}${typeof height === 'number' ? `h${height}` : ''}`
+  const scale = outputScale(options)
+  return scale === 1 ? '' : `x${scale}`
+}
+
+/** A step's size change as people read it: "×4", "to 3840 px wide", "" when it keeps the size. */
+export function sizeLabel(options: StepOptions | undefined): string {
+  const { width, height } = options ?? {}
+  if (typeof width === 'number' && typeof height === 'number') return `to fit ${width}x${height}`
+  if (typeof width === 'number') return `to ${width} px wide`
+  if (typeof height === 'number') return `to ${height} px high`
+  const scale = outputScale(options)
+  return scale === 1 ? '' : `×${scale}`
+}
 
 /** Answer of POST /v1/detect: text regions and the mask the service would remove. */
 export const Detection = z.object({

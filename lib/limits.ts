@@ -1,4 +1,4 @@
-import type { ImageLimits, ModelInfo } from '../contracts/service'
+import { type ImageLimits, type ModelInfo, outputSize, type StepOptions } from '../contracts/service'
 
 const int = (value: string | undefined, fallback: number) => (value && Number.isInteger(Number(value)) ? Number(value) : fallback)
 
@@ -33,9 +33,10 @@ export const DEFAULT_MIN_INPUT_SIDE = 8
  * has when that step runs) both ask.
  */
 export function modelSizeProblem(
-  model: Pick<ModelInfo, 'title' | 'maxInputPixels' | 'maxAspectRatio' | 'minInputSide'>,
+  model: Pick<ModelInfo, 'title' | 'maxInputPixels' | 'maxAspectRatio' | 'minInputSide'> & { capabilities?: Pick<ModelInfo['capabilities'], 'scales'> },
   width: number,
   height: number,
+  options?: StepOptions,
 ): string | null {
   const mp = (pixels: number) => `${(pixels / 1e6).toFixed(1)} MP`
   if (model.maxInputPixels && width * height > model.maxInputPixels)
@@ -46,5 +47,14 @@ export function modelSizeProblem(
     return `${model.title} takes photos up to ${maxAspect} times as long as they are wide; this one is ${width}x${height} (${Math.round(long / Math.max(short, 1))}:1), so crop it first.`
   const minSide = model.minInputSide ?? DEFAULT_MIN_INPUT_SIDE
   if (short < minSide) return `${model.title} takes photos at least ${minSide} px on each side; this one is ${width}x${height}.`
+  // A target width or height must be a magnification the model reaches.
+  if (model.capabilities && (typeof options?.width === 'number' || typeof options?.height === 'number')) {
+    const target = outputSize({ width, height }, options)
+    const factor = Math.max(target.width / width, target.height / height)
+    const largest = Math.max(...model.capabilities.scales)
+    if (factor <= 1) return `${model.title} makes photos larger: ${target.width}x${target.height} is not larger than this ${width}x${height} photo.`
+    if (factor > largest + 1e-9)
+      return `${model.title} reaches x${largest}: ${target.width}x${target.height} is x${factor.toFixed(2)} of this ${width}x${height} photo. Upscale twice for more.`
+  }
   return null
 }

@@ -24,7 +24,7 @@ export interface ConvertSource {
   /** File name of the converted model inside the models folder. */
   file: string
   npmPackage: string
-  /** The model's entry file inside the package (a TF.js model.json). */
+  /** The model's entry file inside the package (a TF.js model.json, an ncnn .param). */
   path: string
   format: ConvertFormat
   /** Graph formats only: the [height, width] the graph is specialised to; the runtime feeds tiles of exactly this size. */

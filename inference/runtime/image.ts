@@ -25,7 +25,10 @@ const FORMATS = new Set(['jpeg', 'png', 'webp', 'tiff', 'gif', 'avif', 'heif'])
  * Reads the header only and checks every limit before a single pixel is decoded,
  * so a 50000x50000 PNG of a few kilobytes is refused without allocating anything.
  */
-export async function inspectImage(bytes: Uint8Array, limits: ImageLimits, scale: number) {
+/** The size the whole job or step makes of an image (the output-pixel limit applies to it), or the scale it magnifies by. */
+export type ResultSize = ((image: { width: number; height: number }) => { width: number; height: number }) | number
+
+export async function inspectImage(bytes: Uint8Array, limits: ImageLimits, resultSize: ResultSize) {
   if (bytes.length === 0) throw new InferenceError('bad_image', 'The file is empty.')
   if (bytes.length > limits.maxInputBytes) throw new InferenceError('too_large', `The file is ${mb(bytes.length)}; the limit is ${mb(limits.maxInputBytes)}.`)
   let meta: Metadata
@@ -39,19 +42,21 @@ export async function inspectImage(bytes: Uint8Array, limits: ImageLimits, scale
   const pixels = meta.width * meta.height
   if (pixels > limits.maxInputPixels)
     throw new InferenceError('too_large', `The image is ${meta.width}x${meta.height} (${mp(pixels)}); the limit is ${mp(limits.maxInputPixels)}.`)
-  if (pixels * scale * scale > limits.maxOutputPixels)
-    throw new InferenceError(
-      'too_large',
-      `A x${scale} result of ${meta.width}x${meta.height} would be ${mp(pixels * scale * scale)}; the limit is ${mp(limits.maxOutputPixels)}. Try a smaller scale or image.`,
-    )
   // EXIF orientations 5-8 swap width and height.
   const swapped = (meta.orientation ?? 1) >= 5
-  return { format: meta.format, width: swapped ? meta.height : meta.width, height: swapped ? meta.width : meta.height, hasAlpha: meta.hasAlpha === true }
+  const [width, height] = swapped ? [meta.height, meta.width] : [meta.width, meta.height]
+  const result = typeof resultSize === 'number' ? { width: width * resultSize, height: height * resultSize } : resultSize({ width, height })
+  if (result.width * result.height > limits.maxOutputPixels)
+    throw new InferenceError(
+      'too_large',
+      `The x${Number((result.width / width).toFixed(2))} result of this ${width}x${height} image would be ${result.width}x${result.height} (${mp(result.width * result.height)}); the limit is ${mp(limits.maxOutputPixels)}. Try a smaller scale or image.`,
+    )
+  return { format: meta.format, width, height, hasAlpha: meta.hasAlpha === true }
 }
 
 /** Decodes to 8-bit sRGB with EXIF orientation applied; damaged files become a clear `bad_image`. */
-export async function decodeImage(bytes: Uint8Array, limits: ImageLimits, scale: number): Promise<DecodedImage> {
-  const info = await inspectImage(bytes, limits, scale)
+export async function decodeImage(bytes: Uint8Array, limits: ImageLimits, resultSize: ResultSize): Promise<DecodedImage> {
+  const info = await inspectImage(bytes, limits, resultSize)
   let raw: { data: Buffer; info: OutputInfo }
   try {
     const pipeline = sharp(bytes, { limitInputPixels: limits.maxInputPixels, failOn: 'truncated', pages: 1 }).rotate().toColourspace('srgb')
@@ -104,10 +109,10 @@ const mp = (pixels: number) => `${(pixels / 1e6).toFixed(1)} megapixels`
 export async function validateImage(
   bytes: Uint8Array,
   limits: ImageLimits,
-  scale: number,
+  resultSize: ResultSize,
   beforeDecode?: (info: Awaited<ReturnType<typeof inspectImage>>) => void,
 ) {
-  const info = await inspectImage(bytes, limits, scale)
+  const info = await inspectImage(bytes, limits, resultSize)
   // Checks that need only the size (a model's own limits) run before the decode they may spare.
   beforeDecode?.(info)
   try {

@@ -5,10 +5,11 @@ import sharp from 'sharp'
 import { z } from 'zod'
 import { checkStepOptions } from '../../contracts/model-options'
 import {
-  outputScale,
+  outputSize,
   RUN_STREAM_TYPE,
   RunQuery,
   StepReport,
+  type StepOptions,
   type Detection,
   type ImageLimits,
   type ModelInfo,
@@ -159,10 +160,10 @@ export function createInferenceService(options: InferenceServiceOptions) {
     const checked = checkStepOptions(model.info, query.options)
     if (!checked.ok) throw new InferenceError('bad_request', checked.problem)
     const runOptions = adapter.options.parse(checked.options)
-    const scale = outputScale(runOptions as Record<string, number>)
+    const resultSize = (size: { width: number; height: number }) => outputSize(size, runOptions as StepOptions)
     const { image: body, mask: maskBytes } = await readRunBody(req, limits.maxInputBytes)
-    const facts = await inspectImage(body, limits, scale)
-    const problem = modelSizeProblem(adapter.info, facts.width, facts.height)
+    const facts = await inspectImage(body, limits, resultSize)
+    const problem = modelSizeProblem(adapter.info, facts.width, facts.height, runOptions as StepOptions)
     if (problem) throw new InferenceError('too_large', problem)
 
     const abort = new AbortController()
@@ -174,7 +175,7 @@ export function createInferenceService(options: InferenceServiceOptions) {
     try {
       if (abort.signal.aborted) return
       const started = Date.now()
-      const image = await decodeImage(body, limits, scale)
+      const image = await decodeImage(body, limits, resultSize)
       // A mask goes only to models that take one; others run on the image alone.
       const mask = maskBytes && adapter.info.capabilities.mask ? await decodeMask(maskBytes, image.rgb.width, image.rgb.height) : null
       res.writeHead(200, { 'content-type': RUN_STREAM_TYPE, 'cache-control': 'no-store' })

@@ -36,7 +36,7 @@ test('download as JPEG and WebP with a quality setting, and zoom the comparison 
   await page.getByRole('radio', { name: 'JPEG' }).check()
   await page.getByLabel('Download quality').fill('60')
   const [jpeg] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download JPEG' }).click()])
-  expect(jpeg.suggestedFilename()).toMatch(/^cat-esrgan-medium-x2\.jpg$/)
+  expect(jpeg.suggestedFilename()).toMatch(/^cat-realesrgan-general-x4-x2\.jpg$/)
   const jpegBytes = await readFile((await jpeg.path())!)
   const jpegMeta = await sharp(jpegBytes).metadata()
   expect([jpegMeta.format, jpegMeta.width, jpegMeta.height]).toEqual(['jpeg', 300, 200])
@@ -47,8 +47,23 @@ test('download as JPEG and WebP with a quality setting, and zoom the comparison 
 
   await page.getByRole('radio', { name: 'WebP' }).check()
   const [webp] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download WebP' }).click()])
-  expect(webp.suggestedFilename()).toBe('cat-esrgan-medium-x2.webp')
+  expect(webp.suggestedFilename()).toBe('cat-realesrgan-general-x4-x2.webp')
   expect((await sharp(await readFile((await webp.path())!)).metadata()).format).toBe('webp')
+})
+
+test('a clean image upscaled to an exact width: the clean-source model, the size shown before and after', async ({ page }) => {
+  await signIn(page)
+  await page.getByRole('radio', { name: 'Clean image' }).check()
+  await page.getByRole('radio', { name: 'Balanced' }).check()
+  await page.getByLabel('Upscale to a width in pixels').fill('250')
+  await expect(page.getByLabel(/Upscale twice/)).toHaveCount(0)
+  await page.getByLabel('Choose a photo').setInputFiles(await smallPhoto(100, 60, 'drawing.png'))
+  await expect(page.getByText('100×60 px, result 250×150')).toBeVisible()
+  await page.getByRole('button', { name: 'Upscale to 250 px wide' }).click()
+  await expect(page.getByText('100×60 → 250×150')).toBeVisible({ timeout: 90_000 })
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download PNG' }).click()])
+  expect(file.suggestedFilename()).toBe('drawing-esrgan-medium-w250.png')
+  expect((await sharp(await readFile((await file.path())!)).metadata()).width).toBe(250)
 })
 
 test("use the result as new input: a second run starts from the first one's output", async ({ page }) => {

@@ -17,6 +17,8 @@ async function signIn(page: Page, email = DEMO_USER.email, password = DEMO_USER.
 test('sign in, upscale chelsea.png x4, compare, and download a PNG of 4x the size', async ({ page }, testInfo) => {
   await signIn(page)
   await page.getByRole('radio', { name: '×4' }).check()
+  // A photo at balanced quality is what the studio starts on: Real-ESRGAN general.
+  await expect(page.getByRole('radio', { name: 'Photo', exact: true })).toBeChecked()
   await page.getByRole('radio', { name: 'Balanced' }).check()
   await page.getByLabel('Choose a photo').setInputFiles(fixture('chelsea.png'))
   await expect(page.getByAltText('Preview of the chosen photo')).toBeVisible()
@@ -31,7 +33,7 @@ test('sign in, upscale chelsea.png x4, compare, and download a PNG of 4x the siz
   await page.screenshot({ path: testInfo.outputPath('result.png'), fullPage: true })
 
   const [file] = await Promise.all([page.waitForEvent('download'), download.click()])
-  expect(file.suggestedFilename()).toBe('chelsea-esrgan-medium-x4.png')
+  expect(file.suggestedFilename()).toBe('chelsea-realesrgan-general-x4-x4.png')
   const bytes = await readFile((await file.path())!)
   const meta = await sharp(bytes).metadata()
   expect({ format: meta.format, width: meta.width, height: meta.height }).toEqual({ format: 'png', width: 451 * 4, height: 300 * 4 })

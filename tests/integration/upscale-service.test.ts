@@ -22,9 +22,43 @@ describe('upscale service over HTTP', () => {
     expect((await fetch(`${SERVICE}/healthz`)).status).toBe(200)
     expect((await fetch(`${SERVICE}/readyz`)).status).toBe(200)
     const info = ServiceInfo.parse(await (await fetch(`${SERVICE}/v1/info`)).json())
-    expect(info.models.map((m) => m.id)).toEqual(['esrgan-slim', 'esrgan-medium', 'esrgan-thick'])
-    expect(info.models[1]!.capabilities.scales).toEqual([2, 3, 4, 8])
-    expect(info.models[1]!.options).toMatchObject({ type: 'object', properties: { scale: { enum: [2, 3, 4, 8], default: 2 } }, additionalProperties: false })
+    expect(info.models.map((m) => m.id)).toEqual(['realesrgan-general-x4', 'realesrgan-x4plus', 'esrgan-slim', 'esrgan-medium', 'esrgan-thick'])
+    const medium = info.models.find((m) => m.id === 'esrgan-medium')!
+    expect(medium.capabilities.scales).toEqual([2, 3, 4, 8])
+    expect(medium.options).toMatchObject({
+      type: 'object',
+      properties: { scale: { enum: [2, 3, 4, 8], default: 2 }, width: { type: 'integer' }, height: { type: 'integer' } },
+      additionalProperties: false,
+    })
+    expect(info.models.filter((m) => m.madeFor === 'photo').map((m) => [m.id, m.quality, m.capabilities.scales])).toEqual([
+      ['realesrgan-general-x4', 'balanced', [2, 3, 4]],
+      ['realesrgan-x4plus', 'best', [2, 3, 4]],
+    ])
+  })
+
+  it('reaches any size from the x4 network: x3, and an exact width with the aspect ratio kept', async () => {
+    const { accessToken } = await signInDirect()
+    const photo = await readFile(fixture('chelsea.png'))
+    for (const [options, size] of [
+      [{ scale: 3 }, { width: 1353, height: 900 }],
+      [{ width: 1000 }, { width: 1000, height: 665 }],
+    ] as const) {
+      const response = await run(photo, accessToken, `model=realesrgan-general-x4&options=${encodeURIComponent(JSON.stringify(options))}`)
+      expect(response.status).toBe(200)
+      const result = await readRunStream(response.body!, () => {})
+      expect(await pngSize(result.bytes)).toEqual({ format: 'png', ...size })
+    }
+  })
+
+  it('refuses, before any work, a target width beyond what the model reaches', async () => {
+    const { accessToken } = await signInDirect()
+    const response = await run(
+      await readFile(fixture('chelsea.png')),
+      accessToken,
+      `model=realesrgan-general-x4&options=${encodeURIComponent('{"width":2000}')}`,
+    )
+    expect(response.status).toBe(413)
+    expect((await response.json()).message).toMatch(/reaches x4: 2000x1330 is x4\.43/)
   })
 
   it('upscales chelsea.png x4 with progress events and returns a PNG of 4x the size', async () => {

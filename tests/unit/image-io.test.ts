@@ -54,7 +54,7 @@ describe('limits, checked before decoding', () => {
     expect((await errorOf(inspectImage(photo, { ...small, maxInputPixels: 11_999 }, 2))).code).toBe('too_large')
     const output = await errorOf(inspectImage(photo, small, 4))
     expect(output.code).toBe('too_large')
-    expect(output.message).toMatch(/x4 result of 120x100 would be 0\.2 megapixels/)
+    expect(output.message).toMatch(/x4 result of this 120x100 image would be 480x400 \(0\.2 megapixels\)/)
     await expect(inspectImage(photo, small, 2)).resolves.toMatchObject({ width: 120, height: 100 })
   })
 

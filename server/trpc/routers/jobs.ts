@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { CreateBatchForm, CreateJobForm, DetectedText, DetectTextForm, JobId, JobListInput, JobListPage, JobView, type StepSpec } from '../../../contracts/api'
 import { isFinished } from '../../../contracts/job-progress'
 import { checkStepOptions, optionProperties } from '../../../contracts/model-options'
-import { outputScale, type ModelInfo } from '../../../contracts/service'
+import { type ModelInfo, outputSize } from '../../../contracts/service'
 import { MODEL_TASKS, TASKS } from '../../../contracts/tasks'
 import { InferenceError } from '../../../inference/runtime/errors'
 import { validateImage } from '../../../inference/runtime/image'
@@ -92,10 +92,9 @@ function checkStep(step: StepSpec, models: Map<string, ModelInfo>, formOptions: 
 function checkModelSizes(steps: StepSpec[], models: Map<string, ModelInfo>, width: number, height: number) {
   for (const step of steps) {
     const model = models.get(step.model)
-    const problem = model && modelSizeProblem(model, width, height)
+    const problem = model && modelSizeProblem(model, width, height, step.options)
     if (problem) throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: problem })
-    width *= outputScale(step.options)
-    height *= outputScale(step.options)
+    ;({ width, height } = outputSize({ width, height }, step.options))
   }
 }
 
@@ -116,10 +115,10 @@ async function prepareJob(
       message: `${image.name || 'The file'} is ${(image.size / 1048576).toFixed(1)} MB; the limit is ${(limits.maxInputBytes / 1048576).toFixed(0)} MB.`,
     })
   const bytes = new Uint8Array(await image.arrayBuffer())
-  const totalScale = steps.reduce((scale, step) => scale * outputScale(step.options), 1)
+  const resultSize = (size: { width: number; height: number }) => steps.reduce((made, step) => outputSize(made, step.options), size)
   let facts
   try {
-    facts = await validateImage(bytes, limits, totalScale, (header) => checkModelSizes(steps, models, header.width, header.height))
+    facts = await validateImage(bytes, limits, resultSize, (header) => checkModelSizes(steps, models, header.width, header.height))
   } catch (error) {
     if (error instanceof InferenceError) {
       app.metrics.jobsRejected.inc({ reason: error.code })

@@ -4,7 +4,7 @@ import { useApp } from '../../../app'
 import { ACCESS_COOKIE } from '../../../auth/session-cookies'
 import { ConversionBusyError, derivedKey, FORMATS, useConversions, type Derivation, type Format } from '../../../images/conversions'
 import { jobKeys, resultKey } from '../../../jobs/repository'
-import { outputScale } from '../../../../contracts/service'
+import { sizeSuffix } from '../../../../contracts/service'
 
 /**
  * Streams a job's input or result to its owner; the page's <img> tags and downloads use it.
@@ -67,7 +67,7 @@ export default defineEventHandler(async (event) => {
     const extension = format === 'jpeg' ? 'jpg' : (format ?? 'png')
     const name =
       file === 'result'
-        ? `${stem}-${job.steps.map((s) => (outputScale(s.spec.options) > 1 ? `${s.spec.model}-x${outputScale(s.spec.options)}` : s.spec.model)).join('-')}.${extension}`
+        ? `${stem}-${job.steps.map((s) => [s.spec.model, sizeSuffix(s.spec.options)].filter(Boolean).join('-')).join('-')}.${extension}`
         : format
           ? `${stem}.${extension}`
           : job.inputName.replace(/[^\w.-]+/g, '_')
