@@ -19,8 +19,8 @@ export default defineConfig({
       // Pure logic and plumbing (generated models, fake sessions): seconds, so files run side by side.
       { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
       { extends: true, test: { name: 'infra', include: ['tests/infra/**/*.test.ts'] } },
-      // Real models, which use every core: one file at a time, except in npm test, which runs two at once (niced) so
-      // that a file in single-threaded JavaScript (text removal under coverage) leaves the other core to ORT.
+      // Real models, which use every core: one file at a time, except in npm test, which runs three at once (niced) so
+      // that the cores one file leaves idle (its JavaScript, the gaps between ORT's small ops) go to another.
       {
         extends: true,
         test: { name: 'quality', include: ['tests/quality/**/*.test.ts'], exclude: [...JS_HEAVY_QUALITY], fileParallelism: false },

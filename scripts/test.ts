@@ -67,16 +67,23 @@ async function lane(...steps: (() => Promise<boolean>)[]) {
   for (const run of steps) await run()
 }
 
+/** Mesa's Vulkan on the CPU (lavapipe) and the Vulkan loader: Upscayl's engine runs on them (tests/quality/realesrgan-parity.test.ts). */
+const vulkanOnCpu = () =>
+  spawnSync('bash', ['-c', 'ls /usr/share/vulkan/icd.d/lvp_icd.*.json /usr/lib/*-linux-gnu/libvulkan.so.1'], { stdio: 'ignore' }).status === 0
+
 function ensureSystemPackages() {
   const path = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
   // Fonts draw the text-removal test set (sharp renders SVG text through fontconfig); PostgreSQL
   // runs the job database's SQL on a real server (the tests start their own, on a free port).
-  if (existsSync(path) && existsSync('/usr/share/fonts/truetype/dejavu') && postgresBin()) return
+  if (existsSync(path) && existsSync('/usr/share/fonts/truetype/dejavu') && postgresBin() && vulkanOnCpu()) return
   // Debian's packages, never a downloaded browser build (README, "Testing").
-  const install = 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core postgresql'
+  const install =
+    'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core postgresql mesa-vulkan-drivers libvulkan1'
   if (process.getuid?.() === 0) spawnSync('bash', ['-c', install], { stdio: 'inherit' })
   if (!existsSync(path)) throw new Error(`Chromium not found at ${path}: install Debian's chromium package (apt-get install -y chromium).`)
   if (!postgresBin()) throw new Error("PostgreSQL not found: install Debian's postgresql package (apt-get install -y postgresql).")
+  if (!vulkanOnCpu())
+    throw new Error("Vulkan on the CPU not found: install Debian's mesa-vulkan-drivers and libvulkan1 (apt-get install -y mesa-vulkan-drivers libvulkan1).")
 }
 
 const node = process.execPath
@@ -121,7 +128,8 @@ await Promise.all([
     // The only project that starts PostgreSQL, the Cognito emulator and the inference services.
     vitest('integration', ['--project=integration', ...withCoverage('integration')]),
   ),
-  lane(vitest('quality', ['--project=quality', '--fileParallelism', '--maxWorkers=2', ...withCoverage('quality')], true)),
+  // Three files at once: one file alone leaves cores idle (its JavaScript, the gaps between ORT's small ops), which another can fill.
+  lane(vitest('quality', ['--project=quality', '--fileParallelism', '--maxWorkers=3', ...withCoverage('quality')], true)),
   // V8's coverage counters slow TF.js's JavaScript kernels about tenfold (esrgan-thick x2 on 32x32:
   // 18 s plain, 187 s with coverage), so the tests that run UpscalerJS's TF.js run without it.
   lane(
