@@ -1,6 +1,7 @@
 import type { InferenceSession } from 'onnxruntime-node'
 import type { ConvertFormat } from '../convert/converters'
 import { planUpscale, upscaleOptions, upscaleTo } from '../runtime/output-size'
+import { cropPixels, reflectPad } from '../runtime/image'
 import { loadSession, runImageSession } from '../runtime/sessions'
 import { runTiled } from '../runtime/tiling'
 import { defineModel } from './adapter'
@@ -18,6 +19,11 @@ export interface EsrganVariant {
   scales: number[]
   /** The network's file in the package, and its format. */
   network: (scale: number) => { path: string; format: ConvertFormat }
+  /**
+   * Pixels mirrored around the image before the network runs, cut off after: Real-ESRGAN's own
+   * inference pre-pads by 10 (reflect), so its edges are drawn from picture, not from the convs' zeros.
+   */
+  prePad?: number
   /** Pixel value of white for the network: the UpscalerJS RDN models take and return 0..255; RRDN ("thick") and Real-ESRGAN 0..1. */
   valueRange: number
 }
@@ -53,13 +59,15 @@ export function esrganAdapter(variant: EsrganVariant) {
       },
       async process(image, options, context) {
         const plan = planUpscale(image, options, variant.networkScales)
-        return upscaleTo(plan, (scale) => {
+        const pad = variant.prePad ?? 0
+        return upscaleTo(plan, async (scale) => {
           const session = sessions.get(scale)!
-          return runTiled(
-            image,
+          const upscaled = await runTiled(
+            pad ? reflectPad(image, pad) : image,
             { scale, valueRange: variant.valueRange, run: (input, h, w) => runImageSession(session, input, h, w) },
             { tileSize: ESRGAN_TILE.size, margin: ESRGAN_TILE.margin, signal: context.signal, onProgress: context.onProgress },
           )
+          return pad ? cropPixels(upscaled, pad * scale, pad * scale, image.width * scale, image.height * scale) : upscaled
         })
       },
     }),
@@ -132,6 +140,7 @@ export const realesrganX4plus = esrganAdapter({
   networkScales: [4],
   scales: [2, 3, 4],
   network: upscaylModel('realesrgan-x4plus'),
+  prePad: 10,
   valueRange: 1,
 })
 
@@ -145,6 +154,7 @@ export const realesrganGeneralX4 = esrganAdapter({
   networkScales: [4],
   scales: [2, 3, 4],
   network: upscaylModel('realesrgan-x4fast'),
+  prePad: 10,
   valueRange: 1,
 })
 
