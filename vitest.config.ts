@@ -5,7 +5,8 @@ import { defineConfig } from 'vitest/config'
  * the Cognito emulator, the inference services); the others need none of it, and only `quality`
  * `tfjs` and `quality-js` run real weights. `npm test` (scripts/test.ts) runs them in a schedule of its own.
  */
-const JS_HEAVY_QUALITY = ['tests/quality/convert-parity.test.ts', 'tests/quality/text-removal.test.ts']
+const TFJS = ['tests/quality/convert-parity.test.ts']
+const UNCOVERED_QUALITY = ['tests/quality/text-removal.test.ts', 'tests/quality/realesrgan-quality.test.ts', 'tests/quality/realesrgan-parity.test.ts']
 
 export default defineConfig({
   // trpc-nuxt imports h3's helpers through Nuxt's '#imports'; outside Nuxt they come from h3 itself.
@@ -19,16 +20,17 @@ export default defineConfig({
       // Pure logic and plumbing (generated models, fake sessions): seconds, so files run side by side.
       { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
       { extends: true, test: { name: 'infra', include: ['tests/infra/**/*.test.ts'] } },
-      // Real models, which use every core: one file at a time, except in npm test, which runs three at once (niced) so
-      // that the cores one file leaves idle (its JavaScript, the gaps between ORT's small ops) go to another.
+      // Real models, which use every core: one file at a time, except in npm test, which runs two at once (niced) so
+      // that the cores one file leaves idle (its JavaScript, the gaps between ORT's small ops) go to the other.
       {
         extends: true,
-        test: { name: 'quality', include: ['tests/quality/**/*.test.ts'], exclude: [...JS_HEAVY_QUALITY], fileParallelism: false },
+        test: { name: 'quality', include: ['tests/quality/**/*.test.ts'], exclude: [...TFJS, ...UNCOVERED_QUALITY], fileParallelism: false },
       },
-      // Quality tests whose work is JavaScript (UpscalerJS's TF.js kernels; text removal's masks, PatchMatch and judge), which V8's
-      // coverage slows about tenfold (text removal: 38 s plain, 837 s with coverage on a loaded CI host): run without coverage.
-      { extends: true, test: { name: 'tfjs', include: ['tests/quality/convert-parity.test.ts'] } },
-      { extends: true, test: { name: 'quality-js', include: ['tests/quality/text-removal.test.ts'] } },
+      // Quality tests whose work is JavaScript (UpscalerJS's TF.js kernels; text removal's masks, PatchMatch and judge; the
+      // upscale measures), which V8's coverage slows about tenfold (text removal: 38 s plain, 837 s with coverage on a loaded
+      // CI host), and the parity with Upscayl's engine, whose time is the engine's: run without coverage.
+      { extends: true, test: { name: 'tfjs', include: TFJS } },
+      { extends: true, test: { name: 'quality-js', include: UNCOVERED_QUALITY, fileParallelism: false } },
       {
         extends: true,
         test: { name: 'integration', include: ['tests/integration/**/*.test.ts'], globalSetup: ['tests/helpers/global-setup.ts'], fileParallelism: false },

@@ -68,7 +68,21 @@ export function usePipeline(models: () => CatalogueModel[]) {
       const byQuality = choosesByQuality(ofTask)
       const takesWidth = scaleChoice && !!model && 'width' in optionProperties(model)
       const madeForChoice = choosesMadeFor(ofTask)
-      return { task, title: TASKS[task].title, choice, models: ofTask, offered, scales, scaleChoice, takesWidth, madeForChoice, byQuality, qualities, model, fields }
+      return {
+        task,
+        title: TASKS[task].title,
+        choice,
+        models: ofTask,
+        offered,
+        scales,
+        scaleChoice,
+        takesWidth,
+        madeForChoice,
+        byQuality,
+        qualities,
+        model,
+        fields,
+      }
     })
   })
 

@@ -128,14 +128,13 @@ await Promise.all([
     // The only project that starts PostgreSQL, the Cognito emulator and the inference services.
     vitest('integration', ['--project=integration', ...withCoverage('integration')]),
   ),
-  // Three files at once: one file alone leaves cores idle (its JavaScript, the gaps between ORT's small ops), which another can fill.
-  lane(vitest('quality', ['--project=quality', '--fileParallelism', '--maxWorkers=3', ...withCoverage('quality')], true)),
+  lane(vitest('quality', ['--project=quality', '--fileParallelism', '--maxWorkers=2', ...withCoverage('quality')], true)),
   // V8's coverage counters slow TF.js's JavaScript kernels about tenfold (esrgan-thick x2 on 32x32:
   // 18 s plain, 187 s with coverage), so the tests that run UpscalerJS's TF.js run without it.
   lane(
     vitest('parity with TF.js (no coverage)', ['--project=tfjs', '--reporter=default', '--reporter=json', `--outputFile.json=${REPORTS}/vitest-tfjs.json`]),
-    // Text removal's quality gates: its masks, fills and judge are JavaScript, slowed tenfold by coverage like TF.js.
-    vitest('text removal quality (no coverage)', [
+    // Text removal's and Real-ESRGAN's quality gates (JavaScript measures, slowed tenfold by coverage like TF.js) and the parity with Upscayl's engine.
+    vitest('text removal and Real-ESRGAN quality (no coverage)', [
       '--project=quality-js',
       '--reporter=default',
       '--reporter=json',

@@ -162,7 +162,7 @@ describe('what the API accepts', () => {
       [{ task: 'upscale', model: 'esrgan-thick', scale: 8 }, /x2, x3, x4, not x8/],
       [{ task: 'upscale', model: 'esrgan-slim', scale: 1 }, /not x1/],
       [{ task: 'upscale', model: 'esrgan-slim', scale: 5 }, /not x5/],
-      [{ task: 'upscale', model: 'no-such-model', scale: 2 }, /Upscale has no model 'no-such-model'; choose one of esrgan-/],
+      [{ task: 'upscale', model: 'no-such-model', scale: 2 }, /Upscale has no model 'no-such-model'; choose one of realesrgan-general-x4, /],
       [{ task: 'upscale', model: 'maxim-denoising', scale: 1 }, /Upscale has no model 'maxim-denoising'/],
       // Options are the model's own: checked against the schema its service declares.
       [{ task: 'upscale', model: 'esrgan-slim', options: { scale: 3, strength: 1 } }, /ESRGAN fast has no option 'strength'; it takes 'scale'/],

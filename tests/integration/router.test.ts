@@ -86,13 +86,15 @@ describe('jobs: upload -> upscale service -> stored result', () => {
   it('lists the models the running services offer', async () => {
     const { caller } = await signedIn()
     const { models, limits } = await caller.models.list()
-    expect(models.map((m) => [m.id, m.task, m.quality ?? null, m.available])).toEqual([
-      ['esrgan-slim', 'upscale', 'fast', true],
-      ['esrgan-medium', 'upscale', 'balanced', true],
-      ['esrgan-thick', 'upscale', 'best', true],
-      ['maxim-denoising', 'denoise', null, true],
-      ...['deblurring', 'dehazing-outdoor', 'dehazing-indoor', 'enhancement', 'retouching'].map((m) => [`maxim-${m}`, 'enhance', null, true]),
-      ['text-removal', 'remove-text', null, true],
+    expect(models.map((m) => [m.id, m.task, m.quality ?? null, m.madeFor ?? null, m.available])).toEqual([
+      ['realesrgan-general-x4', 'upscale', 'balanced', 'photo', true],
+      ['realesrgan-x4plus', 'upscale', 'best', 'photo', true],
+      ['esrgan-slim', 'upscale', 'fast', 'clean', true],
+      ['esrgan-medium', 'upscale', 'balanced', 'clean', true],
+      ['esrgan-thick', 'upscale', 'best', 'clean', true],
+      ['maxim-denoising', 'denoise', null, null, true],
+      ...['deblurring', 'dehazing-outdoor', 'dehazing-indoor', 'enhancement', 'retouching'].map((m) => [`maxim-${m}`, 'enhance', null, null, true]),
+      ['text-removal', 'remove-text', null, null, true],
     ])
     expect(models.find((m) => m.id === 'esrgan-thick')!.capabilities.scales).toEqual([2, 3, 4])
     expect(limits.maxInputBytes).toBeGreaterThan(0)
@@ -150,7 +152,7 @@ describe('jobs: upload -> upscale service -> stored result', () => {
       caller.jobs.create(createJobFormData({ image: await imageFile('chelsea.png'), steps: [{ task: 'upscale', model: 'no-such-model', scale: 4 }] })),
     )
     expect(refused.code).toBe('BAD_REQUEST')
-    expect(refused.message).toMatch(/^Upscale has no model 'no-such-model'; choose one of esrgan-slim, /)
+    expect(refused.message).toMatch(/^Upscale has no model 'no-such-model'; choose one of realesrgan-general-x4, realesrgan-x4plus, esrgan-slim, /)
   })
 
   it('fails a job with a clear reason when the service cannot be reached, after retrying', async () => {

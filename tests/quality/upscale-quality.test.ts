@@ -4,8 +4,15 @@ import { esrganAdapters, esrganMedium } from '../../inference/models/esrgan'
 import type { Pixels } from '../../inference/runtime/image'
 import { loadRgb, psnr, resize } from '../helpers/images'
 
+/**
+ * The models made for clean sources, on clean bicubic downscales: what they are trained for. The
+ * Real-ESRGANs, trained to redraw real damage, score lower PSNR there by design; their gates are on
+ * damaged photos (realesrgan-quality.test.ts).
+ */
+const cleanSource = esrganAdapters.filter((a) => a.info.madeFor === 'clean')
+
 beforeAll(async () => {
-  for (const adapter of esrganAdapters) {
+  for (const adapter of cleanSource) {
     await loadModel(adapter)
   }
 }, 120_000)
@@ -46,7 +53,7 @@ describe.each([
   })
 })
 
-describe.each(esrganAdapters.flatMap((a) => [2, 4].map((scale) => [a.info.id, scale, a] as const)))('%s at x%i', (_id, scale, adapter) => {
+describe.each(cleanSource.flatMap((a) => [2, 4].map((scale) => [a.info.id, scale, a] as const)))('%s at x%i', (_id, scale, adapter) => {
   it('beats bicubic on crops of two photos', { timeout: 120_000 }, async () => {
     for (const [name, left, top] of [
       ['chelsea.png', 128, 32],

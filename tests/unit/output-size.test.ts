@@ -28,7 +28,13 @@ describe('the size a step makes', () => {
     expect(stepTitle(StepSpec.parse({ task: 'upscale', model: 'm', options: { width: 3840 } }))).toBe('Upscale to 3840 px wide')
     expect(stepTitle(StepSpec.parse({ task: 'upscale', model: 'm', options: { height: 2160, scale: 4 } }))).toBe('Upscale to 2160 px high')
     expect(stepTitle(StepSpec.parse({ task: 'upscale', model: 'm', options: { scale: 3 } }))).toBe('Upscale ×3')
-    expect(([{ scale: 4 }, { width: 3840 }, { width: 10, height: 20 }, { scale: 1 }, {}] as StepOptions[]).map((o) => sizeSuffix(o))).toEqual(['x4', 'w3840', 'w10h20', '', ''])
+    expect(([{ scale: 4 }, { width: 3840 }, { width: 10, height: 20 }, { scale: 1 }, {}] as StepOptions[]).map((o) => sizeSuffix(o))).toEqual([
+      'x4',
+      'w3840',
+      'w10h20',
+      '',
+      '',
+    ])
   })
 })
 
