@@ -1,7 +1,6 @@
 import type { InferenceSession } from 'onnxruntime-node'
 import type { ConvertFormat } from '../convert/converters'
 import { planUpscale, upscaleOptions, upscaleTo } from '../runtime/output-size'
-import { cropPixels, reflectPad } from '../runtime/image'
 import { loadSession, runImageSession } from '../runtime/sessions'
 import { runTiled } from '../runtime/tiling'
 import { defineModel } from './adapter'
@@ -19,17 +18,17 @@ export interface EsrganVariant {
   scales: number[]
   /** The network's file in the package, and its format. */
   network: (scale: number) => { path: string; format: ConvertFormat }
-  /**
-   * Pixels mirrored around the image before the network runs, cut off after: Real-ESRGAN's own
-   * inference pre-pads by 10 (reflect), so its edges are drawn from picture, not from the convs' zeros.
-   */
-  prePad?: number
+  /** Side of a tile's core (ESRGAN_TILE's margin around it), where larger tiles pay: the default is ESRGAN_TILE.size. */
+  tileSize?: number
   /** Pixel value of white for the network: the UpscalerJS RDN models take and return 0..255; RRDN ("thick") and Real-ESRGAN 0..1. */
   valueRange: number
 }
 
 /** Tile geometry: 128 px cores keep ORT's working set in cache; 16 px of context hides seams. */
 export const ESRGAN_TILE = { size: Number(process.env.TILE_SIZE) || 128, margin: Number(process.env.TILE_MARGIN) || 16 }
+
+/** A variant's tile core: TILE_SIZE, when set, for every model (benches, tests), else the variant's own or 128 px. */
+export const tileSizeOf = (variant: Pick<EsrganVariant, 'tileSize'>) => Number(process.env.TILE_SIZE) || variant.tileSize || ESRGAN_TILE.size
 
 /** The ESRGAN family (UpscalerJS's ESRGAN, Real-ESRGAN): fully convolutional, so tiled with cores that equal an untiled run. */
 export function esrganAdapter(variant: EsrganVariant) {
@@ -59,15 +58,13 @@ export function esrganAdapter(variant: EsrganVariant) {
       },
       async process(image, options, context) {
         const plan = planUpscale(image, options, variant.networkScales)
-        const pad = variant.prePad ?? 0
-        return upscaleTo(plan, async (scale) => {
+        return upscaleTo(plan, (scale) => {
           const session = sessions.get(scale)!
-          const upscaled = await runTiled(
-            pad ? reflectPad(image, pad) : image,
+          return runTiled(
+            image,
             { scale, valueRange: variant.valueRange, run: (input, h, w) => runImageSession(session, input, h, w) },
-            { tileSize: ESRGAN_TILE.size, margin: ESRGAN_TILE.margin, signal: context.signal, onProgress: context.onProgress },
+            { tileSize: tileSizeOf(variant), margin: ESRGAN_TILE.margin, signal: context.signal, onProgress: context.onProgress },
           )
-          return pad ? cropPixels(upscaled, pad * scale, pad * scale, image.width * scale, image.height * scale) : upscaled
         })
       },
     }),
@@ -140,7 +137,6 @@ export const realesrganX4plus = esrganAdapter({
   networkScales: [4],
   scales: [2, 3, 4],
   network: upscaylModel('realesrgan-x4plus'),
-  prePad: 10,
   valueRange: 1,
 })
 
@@ -154,7 +150,9 @@ export const realesrganGeneralX4 = esrganAdapter({
   networkScales: [4],
   scales: [2, 3, 4],
   network: upscaylModel('realesrgan-x4fast'),
-  prePad: 10,
+  // 64 channels over the whole tile and little else: 256 px cores ran at 244 GFLOP/s against 187 for 128 px (one
+  // 256^2 vs one 128^2 run, bench/maxim-profile.ts and bench/realesrgan-speed.ts), in 341 MiB for a 1.5 MP image.
+  tileSize: 256,
   valueRange: 1,
 })
 

@@ -2,7 +2,7 @@ import type { InferenceSession } from 'onnxruntime-node'
 import sharp from 'sharp'
 import { z } from 'zod'
 import type { ModelTask } from '../../contracts/service'
-import type { Pixels } from '../runtime/image'
+import { cropPixels, type Pixels } from '../runtime/image'
 import { intFromEnv } from '../../lib/limits'
 import { restoreLowFrequencies } from '../runtime/filters'
 import { loadSession, runImageSession } from '../runtime/sessions'
@@ -86,7 +86,7 @@ export function maximAdapter(variant: MaximVariant, tile = MAXIM_TILE) {
           onProgress: context.onProgress,
         },
       )
-      return padded === image ? result : crop(result, image.width, image.height)
+      return padded === image ? result : cropPixels(result, 0, 0, image.width, image.height)
     },
   })
 }
@@ -98,12 +98,6 @@ async function padTo(image: Pixels, width: number, height: number): Promise<Pixe
     .raw()
     .toBuffer({ resolveWithObject: true })
   return { width: info.width, height: info.height, channels: 3, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) }
-}
-
-function crop(image: Pixels, width: number, height: number): Pixels {
-  const data = new Uint8Array(width * height * 3)
-  for (let y = 0; y < height; y++) data.set(image.data.subarray(y * image.width * 3, (y * image.width + width) * 3), y * width * 3)
-  return { width, height, channels: 3, data }
 }
 
 export const DENOISING: MaximVariant = {

@@ -34,7 +34,10 @@ export function planAxis(length: number, core: number, margin: number) {
     // Every window has the same size (edge windows slide inward) so the model sees one shape.
     let windowStart = Math.max(0, coreStart - margin)
     windowStart = Math.min(windowStart, length - windowSize)
-    spans.push({ coreStart, coreEnd, windowStart, windowEnd: windowStart + windowSize })
+    // A core whose window slid onto the previous one's is computed with it, not twice.
+    const last = spans.at(-1)
+    if (last?.windowStart === windowStart) last.coreEnd = coreEnd
+    else spans.push({ coreStart, coreEnd, windowStart, windowEnd: windowStart + windowSize })
   }
   return spans
 }

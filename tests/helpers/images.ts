@@ -66,3 +66,26 @@ export function addGaussianNoise(pixels: Pixels, sigma: number, seed: number): P
   }
   return { ...pixels, data }
 }
+
+/** The image with `pad` px mirrored on every side, the edge pixel not repeated (numpy's and PyTorch's 'reflect'). */
+export function reflectPad(image: Pixels, pad: number): Pixels {
+  const { channels } = image
+  const width = image.width + 2 * pad
+  const height = image.height + 2 * pad
+  // Reflected back and forth as often as it takes: an image narrower than the pad is mirrored again.
+  const reflect = (v: number, n: number) => {
+    const period = 2 * (n - 1)
+    if (period === 0) return 0
+    const m = ((v % period) + period) % period
+    return m < n ? m : period - m
+  }
+  const data = new Uint8Array(width * height * channels)
+  for (let y = 0; y < height; y++) {
+    const row = reflect(y - pad, image.height) * image.width
+    for (let x = 0; x < width; x++) {
+      const source = (row + reflect(x - pad, image.width)) * channels
+      data.set(image.data.subarray(source, source + channels), (y * width + x) * channels)
+    }
+  }
+  return { width, height, channels, data }
+}

@@ -39,7 +39,7 @@ describe('image shape limits (aspect ratio, smallest side)', () => {
     expect(modelSizeProblem({ ...esrgan, maxInputPixels: 1000 }, 100, 100)).toMatch(/0\.0 MP|up to/)
   })
 
-  it('the upscale service refuses a 1x16,000,000 PNG before decoding it, in well under a second', async () => {
+  it('the upscale service refuses a 1x16,000,000 PNG before decoding it, in seconds, not the minutes a decode and run would take', async () => {
     const { accessToken } = await signInDirect()
     const body = needle()
     const abort = new AbortController()
@@ -56,7 +56,9 @@ describe('image shape limits (aspect ratio, smallest side)', () => {
       console.info(`1x16000000 PNG: HTTP ${response.status} after ${elapsed.toFixed(0)} ms: ${text}`)
       expect(response.status).toBe(413)
       expect(JSON.parse(text)).toMatchObject({ code: 'too_large', message: expect.stringMatching(/ESRGAN fast.*1x16000000/) })
-      expect(elapsed).toBeLessThan(1000)
+      // Decoding it and running x2 would take minutes; the refusal waits at most for sharp's thread pool, which earlier
+      // tests' images may still occupy on a loaded CI host (6.4 s once, while other lanes ran their models beside it).
+      expect(elapsed).toBeLessThan(10_000)
     } finally {
       abort.abort() // before the fix the run streams for minutes; disconnecting stops it
     }

@@ -7,10 +7,10 @@ import { promisify } from 'node:util'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { realesrganGeneralX4, realesrganX4plus } from '../../inference/models/esrgan'
-import type { Pixels } from '../../inference/runtime/image'
+import { cropPixels, type Pixels } from '../../inference/runtime/image'
 import { loadModel } from '../../inference/runtime/model-files'
 import { packageDir } from '../../inference/runtime/model-paths'
-import { loadRgb } from '../helpers/images'
+import { loadRgb, reflectPad } from '../helpers/images'
 
 /**
  * Parity of our converted Real-ESRGAN models with Upscayl's own engine, upscayl-bin (Real-ESRGAN-ncnn-vulkan,
@@ -27,39 +27,41 @@ import { loadRgb } from '../helpers/images'
  * Two differences from our path, both the engine's doing, are measured rather than hidden:
  *
  * 1. Borders. The engine pre-pads every tile by 10 px, mirrored without repeating the edge pixel
- *    (realesrgan_preproc.comp: x = abs(x); x = (w-1) - abs(x - (w-1))), and crops the 40 output px back off. Without
- *    that, each Conv zero-pads at the image edge, and on crops this small the difference reaches far in: x4plus on the
- *    cat's 48x48 crop was off by a mean 3.2 levels more than 8 input px from the edge (0.2 with the mirrored border).
- *    So the adapter pre-pads the same way (Real-ESRGAN's own inference does too: `prePad` in esrgan.ts), and the
- *    whole image is compared, no border left out.
+ *    (realesrgan_preproc.comp: x = abs(x); x = (w-1) - abs(x - (w-1))), and crops the 40 output px back off; our
+ *    adapter runs the network on the image as it is, each Conv zero-padding at the image edge, as the networks were
+ *    trained (and as Real-ESRGAN's PyTorch inference runs by default, pre_pad 0). On crops this small that changes
+ *    more than the border: x4plus on the cat's 48x48 crop is still off by a mean 3.2 levels more than 8 input px
+ *    from the edge (0.2 with the mirrored border). So the exact check runs our adapter on the crop mirrored by 10 px
+ *    as the engine does, cropped back, and compares the whole image: with that the edges match like the middle, so
+ *    no border is left out. The service's own output is compared too, away from a 4 px border, with bounds that
+ *    only say it is the same picture. (Mirroring scored lower on bench/upscale-quality.ts's damaged crops: general
+ *    22.32 vs 22.47 dB, x4plus 21.75 vs 22.09, so the service does not mirror.)
  * 2. "Specks": pixels, mostly blue, where the engine writes 255 and we write 0. Its postproc does
  *    `clamp(uint(floor(v * 255 + 0.5)), 0, 255)`: a negative network output becomes uint before the clamp, which
  *    GLSL leaves undefined, and llvmpipe wraps it to a huge value that clamps to 255 (GPUs commonly saturate to 0).
  *    Not rounding noise: every value off by more than 32 levels was such a wrap (ours <= 2, engine >= 250), where
  *    dark orange or brown makes the blue output undershoot 0. They are counted, bounded, and required to be wraps.
  *
- * Measured (lavapipe, LLVM 15.0.6, fp16 storage; whole image):
+ * Measured (lavapipe, LLVM 15.0.6, fp16 storage; mirrored border emulated, whole image; "served": our output as
+ * the service makes it, inside a 4 px border, and its whole-image mean):
  *
- *   model / crop              mean |d| (no wraps)  p99  PSNR(|d|<=32)  |d|>32 = wraps
- *   general-x4 chelsea 48     0.68 (0.08)          1    58.9 dB        0.234 %
- *   general-x4 astronaut 64   1.08 (0.10)          1    58.2 dB        0.387 %
- *   general-x4 coffee 48      0.10 (0.06)          1    60.3 dB        0.015 %
- *   x4plus chelsea 48         0.44 (0.20)          1    55.1 dB        0.095 %
- *   x4plus astronaut 64       0.21 (0.13)          1    57.0 dB        0.031 %
- *   x4plus coffee 48          0.10 (0.10)          1    58.3 dB        0.001 %
- *
- * Before the adapter pre-padded, its output (zero-padded edges) was off by a mean of 0.39-4.92 levels inside a 4 px
- * border (p99 2-28, PSNR 31.4-47.0 dB).
+ *   model / crop              mean |d| (no wraps)  p99  PSNR(|d|<=32)  |d|>32 = wraps | served: mean  p99  PSNR     whole mean
+ *   general-x4 chelsea 48     0.68 (0.08)          1    58.9 dB        0.234 %        |         1.29  8    42.5 dB  1.90
+ *   general-x4 astronaut 64   1.08 (0.10)          1    58.2 dB        0.387 %        |         1.89  9    43.3 dB  2.04
+ *   general-x4 coffee 48      0.10 (0.06)          1    60.3 dB        0.015 %        |         0.39  2    47.0 dB  0.57
+ *   x4plus chelsea 48         0.44 (0.20)          1    55.1 dB        0.095 %        |         4.92  28   31.4 dB  5.52
  *
  * The means are the wraps' (each ~255 levels); without them 99 % of values are within 1 level: the engine's fp16
  * storage against our fp32. Thresholds, with margin and with the wraps counted in: p99 <= 2, PSNR(|d|<=32) >= 50 dB,
- * |d|>32 <= 1 % and all of it wraps, mean <= 2.5 (<= 0.5 without wraps).
+ * |d|>32 <= 1 % and all of it wraps, mean <= 2.5 (<= 0.5 without wraps). Served: mean <= 8 (whole image <= 10),
+ * p99 <= 40, PSNR >= 28 dB, |d|>32 <= 2 %.
  *
  * Time: ~20 s on 2 idle cores, nearly all the engine's (x4plus ~15 s for its one crop, x4fast ~4 s for three; ours ~1 s a crop).
  */
 
 const ENGINE_DIR = 'dist/upscaler/sub-classes/driver/command-upscayl/resources/linux/bin/upscayl-bin'
 const ENGINE_MODELS = 'dist/upscaler/sub-classes/model-manager/models'
+const PREPADDING = 10
 const SCALE = 4
 
 const CROPS = [
@@ -169,7 +171,8 @@ async function runEngine(name: string, used: readonly number[]): Promise<Map<num
   await mkdir(out)
   const args = ['-i', join(dir, `in-${name}`), '-o', out, '-m', models, '-n', name, '-s', String(SCALE), '-t', '256', '-f', 'png']
   try {
-    await promisify(execFile)(engine, args, { maxBuffer: 1 << 24 })
+    // Niced: its lavapipe threads would otherwise take the cores from the integration and end-to-end tests beside it.
+    await promisify(execFile)('nice', ['-n', '19', engine, ...args], { maxBuffer: 1 << 24 })
   } catch (error) {
     const { stdout, stderr, code } = error as { stdout?: string; stderr?: string; code?: number }
     throw new Error(
@@ -185,15 +188,17 @@ async function runEngine(name: string, used: readonly number[]): Promise<Map<num
   return outputs
 }
 
-describe.each(MODELS)("Upscayl's engine %s vs our converted model as the service runs it", (engineName, adapter, used) => {
+describe.each(MODELS)("Upscayl's engine %s vs our converted model", (engineName, adapter, used) => {
   describe.each(used.map((i) => [`${CROPS[i]![0]} ${CROPS[i]![1].width}x${CROPS[i]![1].height}`, i] as const))('%s crop, x4', (_, i) => {
-    // The first test of each model waits for the engine (x4plus: ~45 s for the three crops).
-    it('matches over the whole image, borders included, wraps aside', { timeout: 600_000 }, async () => {
+    // The first test of each model waits for the engine (x4plus: ~15 s for its crop).
+    it("matches over the whole image with the engine's mirrored 10 px border emulated, wraps aside", { timeout: 600_000 }, async () => {
       const reference = (await engineOutputs(engineName, used)).get(i)!
-      const ours = await adapter.process(crops[i]!, adapter.options.parse({ scale: SCALE }), context())
+      const image = crops[i]!
+      const padded = await adapter.process(reflectPad(image, PREPADDING), adapter.options.parse({ scale: SCALE }), context())
+      const ours = cropPixels(padded, PREPADDING * SCALE, PREPADDING * SCALE, image.width * SCALE, image.height * SCALE)
       const r = compare(ours, reference)
       console.log(
-        `${adapter.info.id} ${CROPS[i]![0]}: mean ${r.mean.toFixed(3)} (no wraps ${r.meanUnwrapped.toFixed(3)}) p99 ${r.p99} PSNR(|d|<=32) ${r.psnrTame.toFixed(2)} dB, |d|>32 ${(100 * r.wildShare).toFixed(3)} %, wraps ${(100 * r.wrapShare).toFixed(3)} %, not wraps ${r.wildNotWrap}`,
+        `${adapter.info.id} ${CROPS[i]![0]} mirrored: mean ${r.mean.toFixed(3)} (no wraps ${r.meanUnwrapped.toFixed(3)}) p99 ${r.p99} PSNR(|d|<=32) ${r.psnrTame.toFixed(2)} dB, |d|>32 ${(100 * r.wildShare).toFixed(3)} %, wraps ${(100 * r.wrapShare).toFixed(3)} %, not wraps ${r.wildNotWrap}`,
       )
       // Not a vacuous pass: the engine's output is a picture.
       expect(reference.data.reduce((sum, v) => sum + v, 0) / reference.data.length).toBeGreaterThan(20)
@@ -203,6 +208,21 @@ describe.each(MODELS)("Upscayl's engine %s vs our converted model as the service
       expect(r.wildNotWrap).toBe(0)
       expect(r.mean).toBeLessThanOrEqual(2.5)
       expect(r.meanUnwrapped).toBeLessThanOrEqual(0.5)
+    })
+
+    it('gives the same picture as the service runs it (zero-padded edges), away from a 4 px border', { timeout: 600_000 }, async () => {
+      const reference = (await engineOutputs(engineName, used)).get(i)!
+      const ours = await adapter.process(crops[i]!, adapter.options.parse({ scale: SCALE }), context())
+      const whole = compare(ours, reference)
+      const r = compare(ours, reference, 4)
+      console.log(
+        `${adapter.info.id} ${CROPS[i]![0]} as served: whole-image mean ${whole.mean.toFixed(3)}; inside 4 px: mean ${r.mean.toFixed(3)} p99 ${r.p99} PSNR(|d|<=32) ${r.psnrTame.toFixed(2)} dB, |d|>32 ${(100 * r.wildShare).toFixed(3)} %`,
+      )
+      expect(whole.mean).toBeLessThanOrEqual(10)
+      expect(r.mean).toBeLessThanOrEqual(8)
+      expect(r.p99).toBeLessThanOrEqual(40)
+      expect(r.psnrTame).toBeGreaterThanOrEqual(28)
+      expect(r.wildShare).toBeLessThanOrEqual(0.02)
     })
   })
 })

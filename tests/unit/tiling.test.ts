@@ -9,6 +9,8 @@ describe('planAxis', () => {
       [451, 128, 16],
       [300, 128, 16],
       [100, 128, 16],
+      [148, 128, 16],
+      [161, 128, 16],
       [257, 64, 8],
       [1, 128, 16],
     ] as const) {
@@ -23,7 +25,11 @@ describe('planAxis', () => {
         expect(s.windowEnd - s.windowStart).toBe(Math.min(length, core + 2 * margin))
       }
       expect([...covered].every((c) => c === 1)).toBe(true)
+      // No window is computed twice.
+      expect(new Set(spans.map((s) => s.windowStart)).size).toBe(spans.length)
     }
+    expect(planAxis(148, 128, 16)).toEqual([{ coreStart: 0, coreEnd: 148, windowStart: 0, windowEnd: 148 }])
+    expect(planAxis(161, 128, 16)).toHaveLength(2)
   })
 })
 
@@ -40,7 +46,9 @@ describe('runTiled', () => {
       onProgress: (done, total) => {
         seen.push(done)
         if (done === 3) controller.abort()
-        expect(total).toBe(Math.ceil(451 / 64) * Math.ceil(300 / 64))
+        // 7 x 5: the last core of a row shares its window with the one before (448..451 with 384..448).
+        expect(total).toBe(planAxis(451, 64, 8).length * planAxis(300, 64, 8).length)
+        expect(total).toBe(35)
       },
     })
     await expect(run).rejects.toBeInstanceOf(InferenceError)
