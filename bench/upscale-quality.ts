@@ -118,7 +118,7 @@ Measures (luma unless said; none uses a network):
   1.0 = the original's edges as steep; closer to 1 is better (all methods are below 1 here).
 - **flat**: the same ratio over the original's smoothest half: noise, artefacts or invented texture where the original is smooth
   (1.0 = as much as the original; blur smearing edges into them counts too; reported, not ranked).
-- **s per output MP**: upscaling time (model only, tiles of 128 px + 16 px margin), over every case of the kind.
+- **s per output MP**: upscaling time (model only, tiled as the service runs it: the cores of tileSizeOf in inference/models/esrgan.ts, 16 px margins), over every case of the kind.
 
 ${sections.join('\n')}`
 writeFileSync('bench/results/upscale-quality.md', report)
