@@ -45,17 +45,21 @@ export async function pngSize(bytes: Uint8Array) {
   return { format: meta.format, width: meta.width, height: meta.height }
 }
 
-/** Adds Gaussian noise of `sigma` (8-bit units) from a fixed seed, rounded and clamped like a saved photo. */
-export function addGaussianNoise(pixels: Pixels, sigma: number, seed: number): Pixels {
-  // mulberry32: tiny, seedable and good enough for test noise.
+/** Uniform numbers in (0, 1) from mulberry32: tiny, seedable and good enough for test noise. */
+export function mulberry32(seed: number) {
   let state = seed >>> 0
-  const uniform = () => {
+  return () => {
     state = (state + 0x6d2b79f5) >>> 0
     let t = state
     t = Math.imul(t ^ (t >>> 15), t | 1)
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296
   }
+}
+
+/** Adds Gaussian noise of `sigma` (8-bit units) from a fixed seed, rounded and clamped like a saved photo. */
+export function addGaussianNoise(pixels: Pixels, sigma: number, seed: number): Pixels {
+  const uniform = mulberry32(seed)
   const data = new Uint8Array(pixels.data.length)
   for (let i = 0; i < data.length; i += 2) {
     // Box-Muller gives two independent normals per pair of uniforms.

@@ -4,7 +4,7 @@ import sharp, { type Sharp } from 'sharp'
 import { esrganMedium, esrganSlim, esrganThick, realesrganGeneralX4, realesrganX4plus } from '../../inference/models/esrgan'
 import type { Pixels } from '../../inference/runtime/image'
 import { loadModel } from '../../inference/runtime/model-files'
-import { loadRgb, psnr, resize } from './images'
+import { loadRgb, mulberry32, psnr, resize } from './images'
 import { maskedSsim } from './text-overlays'
 
 /**
@@ -119,16 +119,9 @@ function hashSeed(text: string): number {
   return h >>> 0
 }
 
-/** Standard normals from mulberry32 (as in images.ts) through Box-Muller. */
+/** Standard normals from mulberry32 through Box-Muller. */
 function normals(seed: number) {
-  let state = seed >>> 0
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296
-  }
+  const uniform = mulberry32(seed)
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform())
 }
 
