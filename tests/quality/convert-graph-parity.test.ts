@@ -29,7 +29,7 @@ function maxDifference(chw: Float32Array, nhwc: Float32Array) {
 
 describe.each(graphModelPackages())('%s converted from a TF.js graph model to ONNX', (npmPackage) => {
   it(`matches UpscalerJS's TF.js output (recorded, pinned to the weights' sha256) on a noisy ${SIZE}x${SIZE} crop of a real photo within 2/255`, {
-    timeout: 300_000,
+    timeout: 900_000,
   }, async () => {
     const reference = await readReference(npmPackage)
     expect(reference, `no recorded TF.js output for ${npmPackage}: run npx tsx scripts/record-tfjs-references.ts ${npmPackage}`).not.toBeNull()
@@ -52,7 +52,7 @@ describe.each(graphModelPackages())('%s converted from a TF.js graph model to ON
 
 // The fusions are checked against TF.js above already; this pins them tighter on one model of each size (MAXIM-3S, -2S).
 describe.each(['@upscalerjs/maxim-denoising', '@upscalerjs/maxim-dehazing-outdoor'])('%s', (npmPackage) => {
-  it('gives the same output with and without the fusions (LayerNorm, GELU, dense layers over an inner axis)', { timeout: 300_000 }, async () => {
+  it('gives the same output with and without the fusions (LayerNorm, GELU, dense layers over an inner axis)', { timeout: 900_000 }, async () => {
     const input = await referenceInput()
     const fused = await runConverted(npmPackage, input.nhwc, true)
     const plain = await runConverted(npmPackage, input.nhwc, false)

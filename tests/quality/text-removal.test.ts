@@ -62,7 +62,7 @@ describe('PP-OCRv4 detector', () => {
 
 describe('text removal (detector, letter masks, judged fill)', () => {
   it('leaves no detectable text on >= 90% of the images: none the recogniser reads, and no raw detector box above its threshold that the clean original lacks', {
-    timeout: 300_000,
+    timeout: 900_000,
   }, async () => {
     let unread = 0
     let noNewBox = 0
@@ -87,7 +87,7 @@ describe('text removal (detector, letter masks, judged fill)', () => {
     expect(noNewBox / set.length).toBeGreaterThanOrEqual(0.9)
   })
 
-  it('inside the mask, Telea beats a blur fill on PSNR and SSIM against the clean originals', { timeout: 300_000 }, async () => {
+  it('inside the mask, Telea beats a blur fill on PSNR and SSIM against the clean originals', { timeout: 900_000 }, async () => {
     const score = { telea: { psnr: 0, ssim: 0 }, blur: { psnr: 0, ssim: 0 } }
     for (const sample of set) {
       const mask = maskFromBoxes(sample.clean.width, sample.clean.height, await foundOn(sample))
