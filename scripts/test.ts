@@ -21,12 +21,13 @@ mkdirSync(LOGS, { recursive: true })
 
 const T0 = Date.now()
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+const logOf = (name: string) => `${LOGS}/${name.replace(/[^\w.-]+/g, '-')}`
 const results: { name: string; ok: boolean; start: number; ms: number; cpu: string }[] = []
 
 /** Runs one step with its output in test-results/logs/<name>.log, printed whole when the step ends. */
 function step(name: string, command: string, args: string[], options: { env?: NodeJS.ProcessEnv; nice?: boolean } = {}): Promise<boolean> {
   const start = Date.now() - T0
-  const file = `${LOGS}/${name.replace(/[^\w.-]+/g, '-')}`
+  const file = logOf(name)
   const argv = options.nice ? ['nice', '-n', '19', command, ...args] : [command, ...args]
   console.log(`=== ${name}: started at +${seconds(start)}: ${argv.join(' ')}`)
   const log = createWriteStream(`${file}.log`)
@@ -133,8 +134,9 @@ await Promise.all([
   // 18 s plain, 187 s with coverage), so the tests that run UpscalerJS's TF.js run without it.
   lane(
     vitest('parity with TF.js (no coverage)', ['--project=tfjs', '--reporter=default', '--reporter=json', `--outputFile.json=${REPORTS}/vitest-tfjs.json`]),
-    // Text removal's and Real-ESRGAN's quality gates (JavaScript measures, slowed tenfold by coverage like TF.js) and the parity with Upscayl's engine.
-    vitest('text removal and Real-ESRGAN quality (no coverage)', [
+    // Text removal's and Real-ESRGAN's quality gates and MAXIM's conversion parity (JavaScript, slowed by coverage like TF.js),
+    // and the parity with Upscayl's engine.
+    vitest('text removal, Real-ESRGAN and MAXIM conversion quality (no coverage)', [
       '--project=quality-js',
       '--reporter=default',
       '--reporter=json',
@@ -156,12 +158,29 @@ await step('coverage (unit, infra, integration, quality)', node, [
 let passed = 0
 let failed = 0
 let skipped = 0
+// What did not pass, by name, so that the closing lines alone (all a CI summary may keep) say what failed and why.
+const notPassed: string[] = []
+type VitestFile = { name: string; status: string; message?: string; assertionResults: { fullName: string; status: string; failureMessages?: string[] }[] }
+const firstLine = (text = '') =>
+  text
+    .split('\n')
+    .find((line) => line.trim())
+    ?.slice(0, 300) ?? ''
 for (const report of ['vitest.json', 'vitest-tfjs.json', 'vitest-quality-js.json'])
   try {
     const vitest = JSON.parse(readFileSync(`${REPORTS}/${report}`, 'utf8'))
     passed += vitest.numPassedTests
     failed += vitest.numFailedTests
     skipped += vitest.numPendingTests + vitest.numTodoTests
+    if (!vitest.success && !vitest.numFailedTests && !vitest.testResults.some((file: VitestFile) => file.status === 'failed'))
+      notPassed.push(`${report}: the run failed outside any test (an unhandled error: its step's log says which)`)
+    for (const file of vitest.testResults as VitestFile[]) {
+      const where = file.name.replace(`${process.cwd()}/`, '')
+      // A file fails without a failed test when a hook or the file itself throws (its tests are then skipped).
+      if (file.status === 'failed' && file.message) notPassed.push(`${where}: ${firstLine(file.message)}`)
+      for (const test of file.assertionResults)
+        if (test.status !== 'passed') notPassed.push(`${where} > ${test.fullName}: ${test.status} ${firstLine(test.failureMessages?.[0])}`.trimEnd())
+    }
   } catch {}
 try {
   const { stats } = JSON.parse(readFileSync(`${REPORTS}/playwright.json`, 'utf8'))
@@ -173,6 +192,13 @@ console.log('\nsteps:            start   duration   CPU')
 for (const r of results.sort((a, b) => a.start - b.start))
   console.log(`  ${r.ok ? 'ok    ' : 'FAILED'} ${`+${seconds(r.start)}`.padStart(10)} ${seconds(r.ms).padStart(10)} ${r.cpu.padStart(7)}  ${r.name}`)
 const failedSteps = results.filter((r) => !r.ok).map((r) => r.name)
+// The lines of a failed step's log that name the failure (its whole log was printed when it ended, far above).
+for (const r of results.filter((r) => !r.ok)) {
+  const lines = readFileSync(`${logOf(r.name)}.log`, 'utf8').split('\n')
+  const telling = lines.filter((line) => /FAIL|Error|failed|timed out|Unhandled/.test(line)).slice(0, 25)
+  console.log(`\n${r.name}, from its log:\n${(telling.length ? telling : lines.slice(-25)).map((line) => `  ${line.slice(0, 300)}`).join('\n')}`)
+}
 console.log(`\n${failedSteps.length ? `failed steps: ${failedSteps.join(', ')}` : 'all steps ok'} in ${seconds(Date.now() - T0)}`)
+if (notPassed.length) console.log(`\nnot passed:\n${notPassed.map((line) => `  ${line}`).join('\n')}`)
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
 process.exit(failedSteps.length || failed ? 1 : 0)
