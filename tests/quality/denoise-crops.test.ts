@@ -5,7 +5,7 @@ import { type Crop, gainOf } from '../helpers/denoise'
 
 beforeAll(async () => {
   await loadModel(maximDenoising)
-}, 300_000)
+})
 
 /**
  * MAXIM costs ~4.6 s of both cores per 256 px tile, so the gain is checked on one-tile crops of

@@ -6,7 +6,7 @@ import { psnr } from '../helpers/images'
 
 beforeAll(async () => {
   await loadModel(maximDenoising)
-}, 300_000)
+})
 
 /** Whole photos through the service's tiles (cross-faded); one-tile crops of other content: denoise-crops.test.ts. */
 describe.each([

@@ -8,7 +8,7 @@ import { loadRgb, psnr } from '../helpers/images'
 const byId = new Map(maximEnhancers.map((a) => [a.info.id, a]))
 beforeAll(async () => {
   for (const adapter of maximEnhancers) await loadModel(adapter)
-}, 300_000)
+})
 
 const CROPS = {
   'astronaut.png': { left: 128, top: 32, width: 256, height: 256 },

@@ -23,7 +23,7 @@ async function upscale(bytes: Uint8Array, scale: number) {
 
 beforeAll(async () => {
   await loadModel(esrganSlim)
-}, 120_000)
+})
 
 describe('inputs of every common kind, through the real model', () => {
   it('keeps the alpha channel: a transparency gradient comes back resized with the result', async () => {

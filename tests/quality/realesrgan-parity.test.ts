@@ -148,7 +148,7 @@ beforeAll(async () => {
     }
     await loadModel(adapter)
   }
-}, 120_000)
+})
 
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true })

@@ -59,7 +59,7 @@ beforeAll(async () => {
     ['clean bicubic downscales (2 crops)', clean],
   ] as const)
     console.log(`\n${title}, means:\n${scoreTable([...table].map(([method, scores]) => ({ method, scores }))).join('\n')}`)
-}, 600_000)
+})
 
 const REAL_ESRGAN = ['realesrgan-general-x4', 'realesrgan-x4plus']
 const BASELINES = ['bicubic', 'esrgan-slim', 'esrgan-medium', 'esrgan-thick']

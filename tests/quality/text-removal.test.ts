@@ -23,7 +23,7 @@ beforeAll(async () => {
   ocr = await loadOcr()
   await loadModel(textRemovalClassic)
   set = await buildOverlaySet()
-}, 300_000)
+})
 
 describe('PP-OCRv4 detector', () => {
   it('finds the lines of a real scan of print (page.png)', async () => {
@@ -157,7 +157,7 @@ describe('text removal on the evaluation subset (letter masks, judged fill, guar
     }
     console.log(`before (box mask + Telea):\n${markdownTable(summarize(rows.map((r) => r.before)))}`)
     console.log(`after (default):\n${markdownTable(summarize(rows.map((r) => r.after)))}`)
-  }, 300_000)
+  })
 
   it('brings the whole photo closer to the clean original: mean gain >= 5 dB and >= 2 dB more than box + Telea; at most 1 of 12 worse, by < 2 dB', () => {
     const before = summarize(rows.map((r) => r.before)).overall

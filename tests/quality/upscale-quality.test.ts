@@ -15,7 +15,7 @@ beforeAll(async () => {
   for (const adapter of cleanSource) {
     await loadModel(adapter)
   }
-}, 120_000)
+})
 
 const context = () => ({ signal: new AbortController().signal, onProgress: () => {} })
 
