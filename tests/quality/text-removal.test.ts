@@ -1,3 +1,4 @@
+import sharp from 'sharp'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { detectText, maskFromBoxes } from '../../inference/models/text-detector'
 import type { StepReport } from '../../contracts/service'
@@ -42,6 +43,21 @@ describe('PP-OCRv4 detector', () => {
     // The raw detector takes coffee.png's cup for a letter; the recogniser cannot read it.
     expect((await detectText(ocr.detector, await loadRgb('coffee.png'))).length).toBeGreaterThan(0)
     expect(await findText(ocr, await loadRgb('coffee.png'))).toEqual([])
+  })
+
+  it('reads a line tilted by 15 degrees along its own rectangle, with a box around the whole line', async () => {
+    // White text on grey, rotated: its upright box is mostly background, which the old fill check took for an outline.
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="480" height="320"><rect width="480" height="320" fill="#6b7280"/>
+      <text x="240" y="175" font-family="DejaVu Serif" font-size="34" text-anchor="middle" fill="#ffffff" transform="rotate(15 240 165)">stockphoto.example</text></svg>`
+    const data = await sharp(Buffer.from(svg)).removeAlpha().raw().toBuffer()
+    const image: Pixels = { width: 480, height: 320, channels: 3, data: new Uint8Array(data) }
+    const lines = await findText(ocr, image)
+    expect(lines.map((l) => l.text)).toEqual(['stockphoto.example'])
+    const [x0, y0, x1, y1] = lines[0]!.box
+    // The rotated line spans about 330 x 120 px around (240, 165).
+    expect(x1 - x0).toBeGreaterThan(300)
+    expect(y1 - y0).toBeGreaterThan(90)
+    expect(lines[0]!.line?.angle).toBeCloseTo((15 * Math.PI) / 180, 1)
   })
 
   it('recalls >= 90% of drawn captions, watermarks and timestamps at IoU >= 0.5', { timeout: 180_000 }, async () => {
@@ -159,28 +175,28 @@ describe('text removal on the evaluation subset (letter masks, judged fill, guar
     console.log(`after (default):\n${markdownTable(summarize(rows.map((r) => r.after)))}`)
   })
 
-  it('brings the whole photo closer to the clean original: mean gain >= 5 dB and >= 2 dB more than box + Telea; at most 1 of 12 worse, by < 2 dB', () => {
+  it('brings the whole photo closer to the clean original: mean gain >= 6 dB and >= 2 dB more than box + Telea; at most 1 of 12 worse, by < 2 dB', () => {
     const before = summarize(rows.map((r) => r.before)).overall
     const after = summarize(rows.map((r) => r.after)).overall
     expect(rows).toHaveLength(12)
-    expect(after.gain).toBeGreaterThanOrEqual(5)
+    expect(after.gain).toBeGreaterThanOrEqual(6)
     expect(after.gain).toBeGreaterThanOrEqual(before.gain + 2)
     expect(after.worse).toBeLessThanOrEqual(1)
     expect(after.worstGain).toBeGreaterThan(-2)
   })
 
-  it('restores the text footprint better than box + Telea (mean PSNR >= 19 dB, >= 2 dB more), with <= 12 % of text pixels left', () => {
+  it('restores the text footprint better than box + Telea (mean PSNR >= 20 dB, >= 2 dB more), with <= 6 % of text pixels left', () => {
     const before = summarize(rows.map((r) => r.before)).overall
     const after = summarize(rows.map((r) => r.after)).overall
-    expect(after.footprintPsnr).toBeGreaterThanOrEqual(19)
+    expect(after.footprintPsnr).toBeGreaterThanOrEqual(20)
     expect(after.footprintPsnr).toBeGreaterThanOrEqual(before.footprintPsnr + 2)
-    expect(after.textLeft).toBeLessThanOrEqual(0.12)
+    expect(after.textLeft).toBeLessThanOrEqual(0.06)
   })
 
-  it('finds >= 85 % of the drawn lines, and on every kind but light watermarks all of them', () => {
+  it('finds every drawn line of every kind, light watermarks (one rotated) included', () => {
     const summary = summarize(rows.map((r) => r.after))
-    expect(summary.overall.recall).toBeGreaterThanOrEqual(0.85)
-    for (const kind of summary.byKind) if (kind.kind !== 'watermark') expect(kind.recall, kind.kind).toBe(1)
+    expect(summary.overall.recall).toBe(1)
+    for (const kind of summary.byKind) expect(kind.recall, kind.kind).toBe(1)
   })
 
   it('masks the letters, not their boxes: the mask is under 70 % of the box mask on average, and the report counts every region', () => {
