@@ -34,7 +34,7 @@ export interface TextBox {
    * at image resolution, still shrunk as DB marks lines; `grow` is how far (image pixels) the line
    * reaches beyond it. A tilted line fills a band of its upright box, and the letter mask keeps to it.
    */
-  band?: { data: Uint8Array; grow: number }
+  band?: { data: Uint8Array; grow: number; height?: number }
   /**
    * A tilted line (a rotated watermark) as the rectangle along it, in image pixels, grown as the box:
    * its centre, its length and thickness, and its angle (radians, clockwise as y points down). The
@@ -107,7 +107,12 @@ export async function detectText(session: InferenceSession, image: Pixels, optio
       const ny = Math.min(netH - 1, Math.floor((box[1] + y + 0.5) / sy))
       for (let x = 0; x < bw; x++) band[y * bw + x] = label[ny * netW + Math.min(netW - 1, Math.floor((box[0] + x + 0.5) / sx))] === id ? 1 : 0
     }
-    return { score, box, band: { data: band, grow: Math.ceil(grow * Math.max(sx, sy)) }, ...(line ? { line } : {}) }
+    return {
+      score,
+      box,
+      band: { data: band, grow: Math.ceil(grow * Math.max(sx, sy)), ...(line ? { height: line.thickness } : {}) },
+      ...(line ? { line } : {}),
+    }
   })
 }
 

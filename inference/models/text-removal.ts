@@ -65,17 +65,18 @@ const viewScale = (image: Pixels, options: DetectorOptions) => Math.min(options.
 
 /** Finds text, reads it, and keeps what reads as text: detections the recogniser cannot read are shapes, not words. */
 export async function findText(ocr: OcrModels, image: Pixels): Promise<FoundText[]> {
-  const read = async (options: DetectorOptions) => {
+  const read = async (options: DetectorOptions, minCharacters: number) => {
     const found: FoundText[] = []
     for (const box of await detectText(ocr.detector, image, options)) {
       const { text, confidence } = await recognizeText(ocr.recognizer, ocr.dictionary, image, box.box, box.line)
-      if (text && confidence >= MIN_READ_CONFIDENCE) found.push({ ...box, text, confidence })
+      if (text.replace(/\s/g, '').length >= minCharacters && confidence >= MIN_READ_CONFIDENCE) found.push({ ...box, text, confidence })
     }
     return found
   }
-  const first = await read(DEFAULT_DETECTOR_OPTIONS)
+  const first = await read(DEFAULT_DETECTOR_OPTIONS, 1)
   if (viewScale(image, ENLARGED) < 1.5 * viewScale(image, DEFAULT_DETECTOR_OPTIONS)) return first
-  return mergeDetections(first, await read(ENLARGED))
+  // Enlarged, an eye, a star or a spoon's highlight reads as one letter ("D", "0", "h"): the second look's lines need two.
+  return mergeDetections(first, await read(ENLARGED, 2))
 }
 
 /**

@@ -28,7 +28,12 @@ export interface LetterMaskResult {
 export interface TextBand {
   data: Uint8Array
   grow: number
+  /** The line's own height where it differs from its box's (a tilted line: its thickness across), in pixels. */
+  height?: number
 }
+
+/** The height of the box's text: the tilted line's thickness, or the box's height. */
+const textHeight = (box: Box, band?: TextBand) => Math.max(1, band?.height ?? box[3] - box[1])
 
 export interface LetterMaskOptions {
   /** Square dilation of the letters, in pixels (default 2), before the anti-aliasing halo. */
@@ -204,7 +209,7 @@ function lineInWindow(box: Box, [wx0, wy0, wx1, wy1]: Box, band?: TextBand): Uin
  */
 function overlayLettersInBox(image: Pixels, box: Box, grow: number, band?: TextBand): { window: Box; mask: Uint8Array } | null {
   const { width } = image
-  const h = Math.max(1, box[3] - box[1])
+  const h = textHeight(box, band)
   const frame = windowOf(image, box)
   const [wx0, wy0, wx1, wy1] = frame
   const w = wx1 - wx0
@@ -262,7 +267,7 @@ function chooseLetters(overlay: ReturnType<typeof overlayLettersInBox>, colour: 
 /** The letters of one box inside its window, or null when they do not separate (the caller falls back to the box). */
 function lettersInBox(image: Pixels, box: Box, grow: number, band?: TextBand): { window: Box; mask: Uint8Array } | null {
   const { width } = image
-  const h = Math.max(1, box[3] - box[1])
+  const h = textHeight(box, band)
   const frame = windowOf(image, box)
   const [wx0, wy0, wx1, wy1] = frame
   const w = wx1 - wx0
