@@ -13,6 +13,7 @@ export interface FriendlyError {
 const HINTS = {
   badImage: 'Choose another file: a JPEG, PNG, WebP, TIFF, GIF or AVIF photo that opens on your computer.',
   tooLarge: 'Choose a smaller photo, or pick a lower scale so the result stays within the limit.',
+  tooLargeInput: 'Choose a smaller photo, or resize this one first.',
   busy: 'The model service is busy with other photos. Wait a moment and try again.',
   offline: 'Check your connection, then try again.',
   other: 'Try again; if it keeps failing, reload the page.',
@@ -30,7 +31,8 @@ function byCode(code: string | undefined, message: string): FriendlyError {
       }
     case 'too_large':
     case 'PAYLOAD_TOO_LARGE':
-      return { message, hint: HINTS.tooLarge, retry: false }
+      // A lower scale helps only where the result is what is too large (or the limit is reached after upscaling).
+      return { message, hint: /would make|upscal/i.test(message) ? HINTS.tooLarge : HINTS.tooLargeInput, retry: false }
     case 'busy':
     case 'not_ready':
     case 'service_unavailable':

@@ -1,7 +1,8 @@
 import { MAX_BATCH_IMAGES } from '~~/contracts/api'
 import { type StepSpec, stepTitle } from '~~/contracts/api'
 import { formatBytes, formatPixels, formatSize, pipelineSize } from '~~/contracts/job-progress'
-import type { ImageLimits } from '~~/contracts/service'
+import type { ImageLimits, ModelInfo } from '~~/contracts/service'
+import { pipelineSizeProblem } from '~~/lib/limits'
 import type { PageSession } from './usePageSession'
 
 type Size = { width: number; height: number }
@@ -99,7 +100,12 @@ export function usePhotoInput(session: PageSession, limits: () => ImageLimits | 
 export type PhotoInput = ReturnType<typeof usePhotoInput>
 
 /** What the limits mean for the photo chosen and the pipeline's magnification, before anything is uploaded. */
-export function photoLimitProblem(limits: ImageLimits | null, size: Size | null, steps: readonly StepSpec[] | undefined): string {
+export function photoLimitProblem(
+  limits: ImageLimits | null,
+  size: Size | null,
+  steps: readonly StepSpec[] | undefined,
+  models: readonly Pick<ModelInfo, 'id' | 'title' | 'maxInputPixels' | 'maxAspectRatio' | 'minInputSide' | 'capabilities'>[] = [],
+): string {
   if (!limits || !size || steps === undefined) return ''
   const pixels = size.width * size.height
   if (pixels > limits.maxInputPixels) {
@@ -111,5 +117,6 @@ export function photoLimitProblem(limits: ImageLimits | null, size: Size | null,
     const made = `${formatSize(result)} (${formatPixels(out)})`
     return `${steps.map(stepTitle).join(' + ')} would make ${made}, over the ${formatPixels(limits.maxOutputPixels)} limit. Pick a lower scale or a smaller photo.`
   }
-  return ''
+  // Each model's own limits (denoise takes up to 4 MP), at the size the photo has when its step runs, as the server checks them.
+  return pipelineSizeProblem(steps, (id) => models.find((m) => m.id === id), size.width, size.height) ?? ''
 }

@@ -37,10 +37,14 @@ export function modelSizeProblem(
   width: number,
   height: number,
   options?: StepOptions,
+  /** Whether an earlier step made the image larger (then running this step first is a way out). */
+  grown = false,
 ): string | null {
   const mp = (pixels: number) => `${(pixels / 1e6).toFixed(1)} MP`
   if (model.maxInputPixels && width * height > model.maxInputPixels)
-    return `${model.title} takes photos up to ${mp(model.maxInputPixels)}, so that a job finishes in time; this one would reach it at ${width}x${height} (${mp(width * height)}). Make it smaller first, or run this step before upscaling.`
+    return grown
+      ? `${model.title} takes photos up to ${mp(model.maxInputPixels)}, so that a job finishes in time; this one would reach it at ${width}x${height} (${mp(width * height)}). Make it smaller first, or run this step before upscaling.`
+      : `${model.title} takes photos up to ${mp(model.maxInputPixels)}, so that a job finishes in time; this one is ${width}x${height} (${mp(width * height)}). Resize it to ${mp(model.maxInputPixels)} or less first.`
   const maxAspect = model.maxAspectRatio ?? DEFAULT_MAX_ASPECT_RATIO
   const [long, short] = width >= height ? [width, height] : [height, width]
   if (long > short * maxAspect)
@@ -55,6 +59,27 @@ export function modelSizeProblem(
     if (factor <= 1) return `${model.title} makes photos larger: ${target.width}x${target.height} is not larger than this ${width}x${height} photo.`
     if (factor > largest + 1e-9)
       return `${model.title} reaches x${largest}: ${target.width}x${target.height} is x${factor.toFixed(2)} of this ${width}x${height} photo. Upscale twice for more.`
+  }
+  return null
+}
+
+/**
+ * The first model size problem along a pipeline, each step checked at the size the image has when
+ * it runs: the orchestrator asks at job creation, the studio before uploading. Steps whose model
+ * is not in `models` (a service not answering) are skipped; their service checks for itself.
+ */
+export function pipelineSizeProblem(
+  steps: readonly { model: string; options?: StepOptions }[],
+  models: (id: string) => Parameters<typeof modelSizeProblem>[0] | undefined,
+  width: number,
+  height: number,
+): string | null {
+  const start = width * height
+  for (const step of steps) {
+    const model = models(step.model)
+    const problem = model && modelSizeProblem(model, width, height, step.options, width * height > start)
+    if (problem) return problem
+    ;({ width, height } = outputSize({ width, height }, step.options))
   }
   return null
 }

@@ -54,6 +54,16 @@ test('history: thumbnails, status, batches grouped, open, re-download, delete, l
   await expect(page.getByRole('heading', { name: 'single-8.png' })).toBeVisible()
   await expect(page.getByRole('heading', { name: 'single-9.png' })).toHaveCount(0)
 
+  // On a phone the thumbnails shrink to 72 px and leave the file names their room.
+  await page.setViewportSize({ width: 390, height: 844 })
+  const small = page.getByAltText('Thumbnail of single-8.png')
+  await expect.poll(async () => (await small.boundingBox())?.width).toBe(72)
+  const thumbBox = (await small.boundingBox())!
+  const nameBox = (await page.getByRole('heading', { name: 'single-8.png' }).boundingBox())!
+  expect(nameBox.x).toBeGreaterThanOrEqual(thumbBox.x + thumbBox.width)
+  await screenshot(page, 'phone-history-thumbnails')
+  await page.setViewportSize({ width: 1280, height: 800 })
+
   await page.getByRole('link', { name: 'Open single-8.png' }).click()
   await expect(page.getByText('40×24 → 80×48')).toBeVisible()
   await expect(page.getByRole('link', { name: 'Download PNG' })).toBeVisible()

@@ -128,6 +128,17 @@ test('a photo can be pasted from the clipboard or dropped on the page, with uplo
   }, base64)
   await page.locator('.drop').dispatchEvent('drop', { dataTransfer: drop })
   await expect(page.getByText(/dropped\.png · .* · 90×60 px/)).toBeVisible()
+  // Dropped anywhere on the page, not only on the drop zone: the studio takes it (the browser would open the file).
+  const elsewhere = await page.evaluateHandle((data) => {
+    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0))
+    const transfer = new DataTransfer()
+    transfer.items.add(new File([bytes], 'dropped-on-heading.png', { type: 'image/png' }))
+    return transfer
+  }, base64)
+  await page.getByRole('heading', { name: '1. Choose a task' }).dispatchEvent('dragover', { dataTransfer: elsewhere })
+  await expect(page.locator('.drop.dragging')).toBeVisible()
+  await page.getByRole('heading', { name: '1. Choose a task' }).dispatchEvent('drop', { dataTransfer: elsewhere })
+  await expect(page.getByText(/dropped-on-heading\.png · .* · 90×60 px/)).toBeVisible()
 
   // Upload progress comes from XMLHttpRequest's upload events: slow the upload down to see it.
   const cdp = await page.context().newCDPSession(page)
@@ -168,4 +179,44 @@ test('cancel a running job', async ({ page }) => {
   await page.getByRole('button', { name: 'Cancel' }).click()
   await expect(page.getByRole('heading', { name: 'Cancelled' })).toBeVisible({ timeout: 30_000 })
   await expect(page.getByRole('button', { name: 'Upscale ×4' })).toBeEnabled()
+})
+
+test('a running job survives a reload: its id is in the URL, its progress and the task controls come back at once', async ({ page }) => {
+  await signIn(page)
+  await chooseUpscale(page, 4)
+  await page.getByLabel('Choose a photo').setInputFiles(fixture('astronaut.png'))
+  await page.getByRole('button', { name: 'Upscale ×4' }).click()
+  await expect(page.getByRole('heading', { name: 'Processing…' })).toBeVisible()
+  await expect(page).toHaveURL(/[?&]job=[\w-]+/)
+  const url = page.url()
+  await page.reload()
+  // The job, followed again (the upscale service is busy with it: the page neither waits for it nor hides its task).
+  await expect(page.getByRole('heading', { name: 'Processing…' })).toBeVisible({ timeout: 10_000 })
+  await expect(page.getByRole('radio', { name: '×4', exact: true })).toBeVisible()
+  await expect(page.getByRole('button', { name: 'Choose a task' })).toHaveCount(0)
+  expect(page.url()).toBe(url)
+  await screenshot(page, 'studio-reloaded-while-running')
+  await page.getByRole('button', { name: 'Cancel' }).click()
+  await expect(page.getByRole('heading', { name: 'Cancelled' })).toBeVisible({ timeout: 30_000 })
+})
+
+test("a model's own size limit is checked before upload, with a way forward that fits the pipeline", async ({ page }) => {
+  await signIn(page)
+  await page.getByLabel('Denoise', { exact: true }).check()
+  await page.getByLabel('Upscale', { exact: true }).uncheck()
+  let uploads = 0
+  page.on('request', (r) => void (r.url().includes('jobs.create') && uploads++))
+  // 2400x1800 = 4.3 MP: within the site's 16 MP, over denoising's 4 MP (a job must finish in time).
+  const large = await sharp({ create: { width: 2400, height: 1800, channels: 3, background: '#7a8' } })
+    .jpeg()
+    .toBuffer()
+  await page.getByLabel('Choose a photo').setInputFiles({ name: 'large.jpg', mimeType: 'image/jpeg', buffer: large })
+  const alert = page.getByRole('alert')
+  await expect(alert).toContainText('MAXIM denoising takes photos up to 4.0 MP')
+  await expect(alert).toContainText('Resize it to 4.0 MP or less first.')
+  // No upscale was chosen: no word of scales.
+  await expect(alert).not.toContainText(/scale/i)
+  await expect(page.getByRole('button', { name: 'Denoise', exact: true })).toBeDisabled()
+  await screenshot(page, 'error-model-limit')
+  expect(uploads).toBe(0)
 })

@@ -107,3 +107,28 @@ describe('storage faults', () => {
     expect(store.failures).toBe(2)
   })
 })
+
+describe('a service that stops answering the catalogue', () => {
+  it('keeps its task listed from what it last said, marked unavailable, instead of the task vanishing', { timeout: 60_000 }, async () => {
+    // A stand-in for the upscale service that answers /v1/info with the real service's answer, then goes silent
+    // (as one busy with a long tile run misses the 3 s deadline).
+    const real = stackEnv().UPSCALE_SERVICE_URLS!.split(',')[0]!
+    const info = await (await fetch(new URL('/v1/info', real))).text()
+    let silent = false
+    const url = await fakeService((res) => {
+      if (!silent) res.writeHead(200, { 'content-type': 'application/json' }).end(info)
+    })
+    const app = createTestApp({ UPSCALE_SERVICE_URLS: url })
+    const { caller } = callerFor(app)
+    await caller.auth.signIn({ email: DEMO_USER.email, password: DEMO_USER.password })
+    const upscalers = async () => (await caller.models.list()).models.filter((m) => m.task === 'upscale').map((m) => [m.id, m.available])
+    const first = await upscalers()
+    expect(first.length).toBeGreaterThan(0)
+    expect(first.every(([, available]) => available)).toBe(true)
+    silent = true
+    const later = await upscalers()
+    expect(later).toEqual(first.map(([id]) => [id, false]))
+    // The other tasks' services still answer for themselves.
+    expect((await caller.models.list()).models.some((m) => m.task === 'denoise' && m.available)).toBe(true)
+  })
+})

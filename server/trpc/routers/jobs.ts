@@ -12,7 +12,7 @@ import type { App } from '../../app'
 import { DispatchError } from '../../jobs/dispatcher'
 import { QueueFullError } from '../../jobs/queue'
 import { BadCursorError, JobLimitError, jobKeys, toView, type JobRecord } from '../../jobs/repository'
-import { modelSizeProblem } from '../../../lib/limits'
+import { pipelineSizeProblem } from '../../../lib/limits'
 import { protectedProcedure, router } from '../init'
 import { fetchCatalogue } from './models'
 
@@ -90,12 +90,8 @@ function checkStep(step: StepSpec, models: Map<string, ModelInfo>, formOptions: 
 
 /** A model's own size limit, at the size the image will have when that step runs (a service not answering now checks it itself). */
 function checkModelSizes(steps: StepSpec[], models: Map<string, ModelInfo>, width: number, height: number) {
-  for (const step of steps) {
-    const model = models.get(step.model)
-    const problem = model && modelSizeProblem(model, width, height, step.options)
-    if (problem) throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: problem })
-    ;({ width, height } = outputSize({ width, height }, step.options))
-  }
+  const problem = pipelineSizeProblem(steps, (id) => models.get(id), width, height)
+  if (problem) throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: problem })
 }
 
 /** Validates one upload and stores its blobs; the job record is not written yet (see `admitJobs`). */
