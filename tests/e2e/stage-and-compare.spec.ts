@@ -105,7 +105,7 @@ test('compare: hold O for the original, side by side, a lens, a smoothed origina
   const now = (await compare.boundingBox())!
   const cx = now.x + now.width / 2
   const cy = now.y + now.height / 2
-  const touch = (type: string, spread: number) =>
+  const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', spread: number) =>
     cdp.send('Input.dispatchTouchEvent', {
       type,
       touchPoints:
