@@ -114,9 +114,13 @@ function fits(field: OptionField, value: OptionValue) {
   }
 }
 
-/** The model the choice names among those available, if it offers the scale chosen. */
+/** The model the choice names among those available (or, with none ready, those listed), if it offers the scale chosen. */
 export function resolveModel(models: CatalogueModel[], choice: TaskChoice): CatalogueModel | undefined {
-  const offered = forSource(models, choice).filter((m) => m.available)
+  // A service that is busy or restarting keeps its models listed, unavailable (server/trpc/routers/models.ts): with
+  // none ready, the choice still resolves among them, and a job started waits in the queue for the service.
+  const ofSource = forSource(models, choice)
+  const ready = ofSource.filter((m) => m.available)
+  const offered = ready.length ? ready : ofSource
   const byScale = (m: CatalogueModel) => !taskScales(models).some((s) => s !== 1) || m.capabilities.scales.includes(choice.scale)
   if (choosesByQuality(models)) return offered.find((m) => m.quality === choice.quality && byScale(m))
   const model = offered.find((m) => m.id === choice.model) ?? offered[0]

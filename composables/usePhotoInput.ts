@@ -66,6 +66,13 @@ export function usePhotoInput(session: PageSession, limits: () => ImageLimits | 
     previewUrl.value = URL.createObjectURL(list[0]!)
   }
 
+  /** Shows a job's stored input as the photo (opened from History): no checks, and the job on screen stays. */
+  function restore(image: File) {
+    clear()
+    file.value = image
+    previewUrl.value = URL.createObjectURL(image)
+  }
+
   function onPaste(event: ClipboardEvent) {
     const target = event.target as HTMLElement | null
     if (target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA')) return
@@ -90,6 +97,8 @@ export function usePhotoInput(session: PageSession, limits: () => ImageLimits | 
     imageSize,
     previewBroken,
     pick,
+    restore,
+    clear,
     /** Keeps the photos not sent yet (after a batch stopped part way). */
     keep: (files: File[]) => void (batch.value = files),
     loaded: (size: Size) => void (imageSize.value = size),

@@ -3,7 +3,7 @@ import { preferredScale } from '~~/contracts/job-progress'
 import { optionProperties } from '~~/contracts/model-options'
 import { MODEL_TASKS, TASKS, type ModelTask } from '~~/contracts/tasks'
 import { buildStep, choosesByQuality, choosesMadeFor, firstChoice, forSource, optionFields, QUALITIES, resolveModel, runOrder, taskScales } from './taskChoice'
-import type { CatalogueModel, TaskChoice } from './taskChoice'
+import type { CatalogueModel, OptionValue, TaskChoice } from './taskChoice'
 
 /** What the chooser shows for one task, derived from its models and the person's choice. */
 export interface TaskView {
@@ -62,7 +62,7 @@ export function usePipeline(models: () => CatalogueModel[]) {
       const scaleChoice = scales.some((s) => s !== 1)
       const model = resolveModel(ofTask, choice)
       const runsAt = (m: CatalogueModel) => !scaleChoice || m.capabilities.scales.includes(choice.scale)
-      const ofSource = forSource(offered, choice)
+      const ofSource = forSource(offered.length ? offered : ofTask, choice)
       const qualities = QUALITIES.map((q) => ({ ...q, disabled: !ofSource.some((m) => m.quality === q.value && runsAt(m)) }))
       const fields = model ? optionFields(model) : []
       const byQuality = choosesByQuality(ofTask)
@@ -104,9 +104,33 @@ export function usePipeline(models: () => CatalogueModel[]) {
     return { steps, models: used, label: steps.map(stepTitle).join(' + ') }
   })
 
+  /** Sets the choices to what a job ran (opened from History, or reloaded): its tasks, models, scales and options. */
+  function restore(steps: readonly StepSpec[]) {
+    for (const task of MODEL_TASKS) {
+      const choice = choices[task]
+      if (!choice) continue
+      const ofTask = steps.filter((step) => step.task === task)
+      choice.on = ofTask.length > 0
+      const step = ofTask[0]
+      if (!step) continue
+      const model = models().find((m) => m.id === step.model)
+      choice.model = step.model
+      if (model?.quality) choice.quality = model.quality
+      if (model?.madeFor) choice.madeFor = model.madeFor
+      const { scale, width, height: _height, maskMode: _maskMode, ...rest } = step.options ?? {}
+      if (typeof scale === 'number') choice.scale = scale
+      choice.width = typeof width === 'number' ? width : null
+      choice.twice = ofTask.length > 1
+      choice.options = Object.fromEntries(
+        Object.entries(rest).filter((entry): entry is [string, OptionValue] => ['string', 'number', 'boolean'].includes(typeof entry[1])),
+      )
+    }
+  }
+
   return reactive({
     tasks,
     selected,
+    restore,
     /** Chosen tasks no ready service runs (the page says so and keeps asking). */
     waiting: computed(() => tasks.value.filter((view) => view.choice.on && view.offered.length === 0).map((view) => view.task)),
     /** The first chosen model that takes a mask: the page shows the mask editor for it. */

@@ -52,3 +52,16 @@ export const pipelineSize = (image: { width: number; height: number }, steps: re
 
 /** The scale the studio and the CLI start from among a model's: ×4 where offered (what most photos need), else the largest. */
 export const preferredScale = (scales: readonly number[]) => (scales.includes(4) ? 4 : Math.max(...scales))
+
+/**
+ * Milliseconds left for a running job, or null before it can be told: the pace seen since `since`
+ * (when the page first saw the job running, and how far it was then) carried over the share still
+ * to do; before any progress since, the pace since the job was created (which counts its wait in
+ * the queue too, so it errs long). Nothing under 5 % done: one tile says little about the rest.
+ */
+export function estimateLeft(now: number, createdAt: number, fraction: number, since: { at: number; fraction: number } | null): number | null {
+  if (fraction < 0.05 || fraction >= 1) return null
+  const gained = since ? fraction - since.fraction : 0
+  if (since && gained > 0 && now > since.at) return ((now - since.at) * (1 - fraction)) / gained
+  return now > createdAt ? ((now - createdAt) * (1 - fraction)) / fraction : null
+}

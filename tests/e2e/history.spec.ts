@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { expect, test } from '@playwright/test'
 import sharp from 'sharp'
+import { fixture } from '../helpers/images'
 import { chooseUpscale, screenshot, signUpFresh, smallPhoto } from './helpers'
 
 test('history: thumbnails, status, batches grouped, open, re-download, delete, load more', async ({ page }) => {
@@ -67,4 +68,37 @@ test('history: thumbnails, status, batches grouped, open, re-download, delete, l
   await page.getByRole('link', { name: 'Open single-8.png' }).click()
   await expect(page.getByText('40×24 → 80×48')).toBeVisible()
   await expect(page.getByRole('link', { name: 'Download PNG' })).toBeVisible()
+})
+
+test('history: a cancelled job is retried, and an opened job brings back its photo and settings', async ({ page }) => {
+  await signUpFresh(page)
+  // x3 on a 512 px photo: long enough to cancel.
+  await chooseUpscale(page, 3)
+  await page.getByLabel('Choose a photo').setInputFiles(fixture('astronaut.png'))
+  await page.getByRole('button', { name: 'Upscale ×3' }).click()
+  await expect(page.getByRole('heading', { name: 'Processing…' })).toBeVisible()
+  await page.getByRole('button', { name: 'Cancel' }).click()
+  await expect(page.getByRole('heading', { name: 'Cancelled' })).toBeVisible({ timeout: 30_000 })
+  const first = new URL(page.url()).searchParams.get('job')
+
+  // Back to defaults, then History: Retry starts the same job again and the studio follows it.
+  await page.goto('/')
+  await chooseUpscale(page, 2)
+  await page.getByRole('link', { name: 'History' }).click()
+  await expect(page.getByRole('listitem').filter({ hasText: 'astronaut.png' })).toContainText('Cancelled')
+  await page.getByRole('button', { name: 'Retry astronaut.png' }).click()
+  await expect(page.getByRole('heading', { name: 'Processing…' })).toBeVisible()
+  const second = new URL(page.url()).searchParams.get('job')
+  expect(second).toBeTruthy()
+  expect(second).not.toBe(first)
+  // Opened, a job shows its own settings and its photo, so it can be changed and run from there.
+  await expect(page.getByRole('radio', { name: '×3', exact: true })).toBeChecked()
+  await expect(page.getByText(/astronaut\.png · .* · 512×512 px/)).toBeVisible()
+  await page.getByRole('button', { name: 'Cancel' }).click()
+  await expect(page.getByRole('heading', { name: 'Cancelled' })).toBeVisible({ timeout: 30_000 })
+  // A cancelled job is no dead end: the photo and settings are there, and Run starts again.
+  await expect(page.getByRole('button', { name: 'Upscale ×3' })).toBeEnabled()
+  await screenshot(page, 'history-retried-cancelled')
+  await page.getByRole('link', { name: 'History' }).click()
+  await expect(page.getByRole('listitem').filter({ hasText: 'astronaut.png' })).toHaveCount(2)
 })

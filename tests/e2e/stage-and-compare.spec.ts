@@ -24,6 +24,16 @@ test('the stage: the photo is in view from pick to result, with progress, times 
   await expect(page.getByRole('button', { name: 'Cancel' })).toHaveCount(1)
   await screenshot(page, 'stage-processing')
   await expect(page.getByText('451×300 → 1804×1200')).toBeVisible({ timeout: 90_000 })
+
+  // The downloads say their size: the PNG's at once, a JPEG's once the server has made it.
+  await expect(page.getByRole('link', { name: /^Download PNG \(\d+(\.\d)? (KB|MB)\)$/ })).toBeVisible()
+  await page.getByRole('radio', { name: 'JPEG' }).check()
+  await expect(page.getByRole('link', { name: /^Download JPEG \(\d+(\.\d)? (KB|MB)\)$/ })).toBeVisible()
+  // Adjust settings: back to the same photo and settings, ready to run again; New photo: the photo goes, the settings stay.
+  await page.getByRole('button', { name: 'Adjust settings' }).click()
+  await expect(page.getByRole('heading', { name: 'Ready' })).toBeVisible()
+  await expect(page.getByRole('button', { name: 'Upscale ×4' })).toBeEnabled()
+  await expect(page).not.toHaveURL(/job=/)
 })
 
 test('phone: starting a job brings the stage into view, with Cancel in the sticky bar', async ({ page }) => {

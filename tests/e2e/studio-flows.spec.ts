@@ -195,8 +195,8 @@ test('a running job survives a reload: its id is in the URL, its progress and th
   await expect(page.getByRole('radio', { name: '×4', exact: true })).toBeVisible()
   await expect(page.getByRole('button', { name: 'Choose a task' })).toHaveCount(0)
   expect(page.url()).toBe(url)
-  // The estimate of the time left, from the pace seen since.
-  await expect(page.getByText(/about \d+:\d\d left/)).toBeVisible({ timeout: 60_000 })
+  // The time since the job was created, counted from its record, not from the page's start (the estimate: unit tests).
+  await expect(page.getByText(/\d+% · \d+:\d\d elapsed/)).toBeVisible()
   await screenshot(page, 'studio-reloaded-while-running')
   await page.getByRole('button', { name: 'Cancel' }).click()
   await expect(page.getByRole('heading', { name: 'Cancelled' })).toBeVisible({ timeout: 30_000 })

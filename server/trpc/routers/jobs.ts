@@ -321,6 +321,31 @@ export const jobsRouter = router({
       return toView(job!)
     }),
 
+  /**
+   * Runs a finished job again as a new job: the same stored input, steps and painted mask (a
+   * cancelled or failed job retried, or a result made again by newer models). The old job stays.
+   */
+  again: protectedProcedure
+    .input(JobId)
+    .output(JobView)
+    .mutation(async ({ ctx, input }) => {
+      const old = await ownJob(ctx.app, ctx.user.sub, input.id)
+      if (!isFinished(old.status)) throw new TRPCError({ code: 'CONFLICT', message: 'The job is still running.' })
+      const keys = jobKeys(old)
+      const [image, mask] = await Promise.all([ctx.app.store.get(keys.input), old.userMask ? ctx.app.store.get(keys.mask) : null])
+      if (!image) throw new TRPCError({ code: 'NOT_FOUND', message: "The job's photo is no longer stored." })
+      const { steps, models } = await admit(
+        ctx.app,
+        old.steps.map((s) => s.spec),
+      )
+      const file = new File([new Uint8Array(image.data)], old.inputName, { type: image.contentType })
+      const maskFile = mask ? new File([new Uint8Array(mask.data)], 'mask.png', { type: 'image/png' }) : null
+      const job = await prepareJob(ctx.app, ctx.user, file, steps, models, null, maskFile)
+      const { refused } = await admitJobs(ctx.app, ctx.user, ctx.accessToken, [job], ctx.requestId)
+      if (refused.length > 0) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: refused[0]!.message })
+      return toView(job)
+    }),
+
   /** Deletes a finished job with its images; a running job must be cancelled first. */
   delete: protectedProcedure
     .input(JobId)
