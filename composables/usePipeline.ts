@@ -5,6 +5,35 @@ import { MODEL_TASKS, TASKS, type ModelTask } from '~~/contracts/tasks'
 import { buildStep, choosesByQuality, choosesMadeFor, firstChoice, forSource, optionFields, QUALITIES, resolveModel, runOrder, taskScales } from './taskChoice'
 import type { CatalogueModel, OptionValue, TaskChoice } from './taskChoice'
 
+/** A common job in one click: which tasks run, and their settings (a model, scale, source or quality), each optional. */
+export interface Preset {
+  id: string
+  label: string
+  description: string
+  tasks: Partial<Record<ModelTask, Partial<Pick<TaskChoice, 'model' | 'scale' | 'madeFor' | 'quality'>>>>
+}
+
+export const PRESETS: readonly Preset[] = [
+  {
+    id: 'old-scan',
+    label: 'Old scan',
+    description: 'Film grain and scanner noise out, then twice the size',
+    tasks: { denoise: {}, upscale: { scale: 2, madeFor: 'photo', quality: 'balanced' } },
+  },
+  {
+    id: 'night-photo',
+    label: 'Night phone photo',
+    description: 'Sensor noise out, then the dark parts brightened',
+    tasks: { denoise: {}, enhance: { model: 'maxim-enhancement' } },
+  },
+  {
+    id: 'captioned-screenshot',
+    label: 'Captioned screenshot',
+    description: 'The caption removed, then twice the size, drawn as a clean image',
+    tasks: { 'remove-text': {}, upscale: { scale: 2, madeFor: 'clean', quality: 'balanced' } },
+  },
+]
+
 /** What the chooser shows for one task, derived from its models and the person's choice. */
 export interface TaskView {
   task: ModelTask
@@ -127,10 +156,32 @@ export function usePipeline(models: () => CatalogueModel[]) {
     }
   }
 
+  /** Applies a preset: its tasks on (with its settings where their models offer them), every other task off. */
+  function applyPreset(preset: Preset) {
+    for (const task of MODEL_TASKS) {
+      const choice = choices[task]
+      if (!choice) continue
+      const wanted = preset.tasks[task]
+      choice.on = wanted !== undefined
+      if (!wanted) continue
+      const ofTask = models().filter((m) => m.task === task)
+      if (wanted.model && ofTask.some((m) => m.id === wanted.model)) choice.model = wanted.model
+      if (wanted.scale && taskScales(ofTask).includes(wanted.scale)) choice.scale = wanted.scale
+      if (wanted.madeFor) choice.madeFor = wanted.madeFor
+      if (wanted.quality) choice.quality = wanted.quality
+      choice.width = null
+      choice.twice = false
+    }
+  }
+  /** The presets whose every task some service lists. */
+  const presets = computed(() => PRESETS.filter((p) => (Object.keys(p.tasks) as ModelTask[]).every((task) => models().some((m) => m.task === task))))
+
   return reactive({
     tasks,
     selected,
     restore,
+    presets,
+    applyPreset,
     /** Chosen tasks no ready service runs (the page says so and keeps asking). */
     waiting: computed(() => tasks.value.filter((view) => view.choice.on && view.offered.length === 0).map((view) => view.task)),
     /** The first chosen model that takes a mask: the page shows the mask editor for it. */

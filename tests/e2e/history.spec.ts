@@ -47,9 +47,18 @@ test('history: thumbnails, status, batches grouped, open, re-download, delete, l
   const meta = await sharp(await readFile((await file.path())!)).metadata()
   expect([meta.format, meta.width, meta.height]).toEqual(['png', 82, 48])
 
-  page.once('dialog', (dialog) => void dialog.accept())
+  // Delete has no confirm dialog but an undo: the job leaves the list, and comes back with Undo.
+  page.on('dialog', () => {
+    throw new Error('no dialog expected')
+  })
   await page.getByRole('button', { name: 'Delete single-9.png' }).click()
-  await expect(page.getByRole('status')).toHaveText('Deleted single-9.png.')
+  await expect(page.getByRole('status')).toContainText('Deleted single-9.png.')
+  await expect(page.getByRole('heading', { name: 'single-9.png' })).toHaveCount(0)
+  await page.getByRole('button', { name: 'Undo' }).click()
+  await expect(page.getByRole('status')).toContainText('Kept single-9.png.')
+  await expect(page.getByRole('heading', { name: 'single-9.png' })).toBeVisible()
+  // Deleted again, and the page reloaded before the undo ran out: it is deleted all the same.
+  await page.getByRole('button', { name: 'Delete single-9.png' }).click()
   await expect(page.getByRole('heading', { name: 'single-9.png' })).toHaveCount(0)
   await page.reload()
   await expect(page.getByRole('heading', { name: 'single-8.png' })).toBeVisible()

@@ -60,6 +60,25 @@ test('mask editor: an empty mask cannot run; keys undo, redo, size the brush, sw
   await page.keyboard.press('b')
   await expect(page.getByRole('button', { name: 'Brush' })).toHaveAttribute('aria-pressed', 'true')
 
+  // The wheel zooms at the pointer, Space+drag pans, 0 fits again; painting still lands under the ring.
+  const canvas = page.getByLabel('Mask over the photo: red areas are removed')
+  const fitted = (await canvas.boundingBox())!
+  await page.mouse.move(fitted.x + fitted.width / 2, fitted.y + fitted.height / 2)
+  await page.mouse.wheel(0, -400)
+  await expect.poll(async () => (await canvas.boundingBox())!.width).toBeGreaterThan(fitted.width * 1.5)
+  const zoomed = (await canvas.boundingBox())!
+  await page.keyboard.down(' ')
+  await page.mouse.down()
+  await page.mouse.move(fitted.x + fitted.width / 2 + 80, fitted.y + fitted.height / 2 + 40, { steps: 4 })
+  await page.mouse.up()
+  await page.keyboard.up(' ')
+  await expect.poll(async () => Math.round((await canvas.boundingBox())!.x - zoomed.x)).toBe(80)
+  // A pan is no stroke: still nothing marked.
+  await expect(run).toBeDisabled()
+  await screenshot(page, 'mask-editor-zoomed')
+  await page.keyboard.press('0')
+  await expect.poll(async () => Math.round((await canvas.boundingBox())!.width)).toBe(Math.round(fitted.width))
+
   // Esc while painting drops that stroke: still nothing marked.
   await stroke(page, [0.3, 0.3], [0.5, 0.6], false)
   await page.keyboard.press('Escape')

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { expect, test } from '@playwright/test'
 import sharp from 'sharp'
 import { fixture } from '../helpers/images'
+import { DEMO_USER } from '../../scripts/lib/local-stack'
 import { chooseUpscale, screenshot, signIn, smallPhoto } from './helpers'
 
 test('a pipeline of two upscales runs step by step and gives x4 in two passes', async ({ page }) => {
@@ -221,4 +222,43 @@ test("a model's own size limit is checked before upload, with a way forward that
   await expect(page.getByRole('button', { name: 'Denoise', exact: true })).toBeDisabled()
   await screenshot(page, 'error-model-limit')
   expect(uploads).toBe(0)
+})
+
+test('the task list: a placeholder while it first loads, and from the tab’s cache at once on a reload', async ({ page }) => {
+  // The services answer the list slowly (busy): 3 s.
+  await page.route('**/api/trpc/**models.list**', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    await route.continue()
+  })
+  await page.goto('/login')
+  await page.getByLabel('Email').fill(DEMO_USER.email)
+  await page.getByLabel('Password').fill(DEMO_USER.password)
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+  await expect(page.getByRole('status', { name: 'Loading the tasks the services offer' })).toBeVisible()
+  await screenshot(page, 'studio-loading-tasks')
+  await expect(page.getByLabel('Upscale', { exact: true })).toBeVisible({ timeout: 15_000 })
+  await page.reload()
+  // Within the 3 s the list takes: the cached one is already there.
+  await expect(page.getByLabel('Upscale', { exact: true })).toBeVisible({ timeout: 2000 })
+  await expect(page.getByRole('status', { name: 'Loading the tasks the services offer' })).toHaveCount(0)
+})
+
+test('presets set a common pipeline in one click, shown as numbered steps with their order explained', async ({ page }) => {
+  await signIn(page)
+  const presets = page.getByRole('group', { name: 'Presets' })
+  await presets.getByRole('button', { name: 'Night phone photo' }).click()
+  await expect(page.getByLabel('Denoise', { exact: true })).toBeChecked()
+  await expect(page.getByLabel('Enhance', { exact: true })).toBeChecked()
+  await expect(page.getByLabel('Upscale', { exact: true })).not.toBeChecked()
+  await expect(page.getByLabel('Enhance model')).toHaveValue('maxim-enhancement')
+  const pipeline = page.getByRole('list', { name: 'Pipeline' })
+  await expect(pipeline.getByRole('listitem')).toHaveText(['Denoise', 'Enhance'])
+  await expect(page.getByText('In this order: steps that keep the size run first, upscaling last')).toBeVisible()
+
+  await presets.getByRole('button', { name: 'Captioned screenshot' }).click()
+  await expect(page.getByLabel('Remove text')).toBeChecked()
+  await expect(page.getByLabel('Denoise', { exact: true })).not.toBeChecked()
+  await expect(page.getByRole('radio', { name: 'Clean image' })).toBeChecked()
+  await expect(pipeline.getByRole('listitem')).toHaveText(['Remove text', 'Upscale ×2'])
+  await screenshot(page, 'studio-preset')
 })
