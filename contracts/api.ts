@@ -155,6 +155,12 @@ export const JobListInput = z.object({
   limit: z.number().int().min(1).max(100).default(20),
   /** From the previous page's nextCursor. */
   cursor: z.string().max(100).nullish(),
+  /** Only jobs whose file name contains this (any case). */
+  search: z.string().trim().max(100).nullish(),
+  /** Only jobs of this status. */
+  status: JobStatus.nullish(),
+  /** Newest first (the default) or oldest first; a cursor belongs to the order it was made in. */
+  order: z.enum(['newest', 'oldest']).default('newest'),
 })
 
 export const JobListPage = z.object({ items: z.array(JobView), nextCursor: z.string().nullable() })

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, ne, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, inArray, ne, sql } from 'drizzle-orm'
 import type { JobView } from '../../contracts/api'
 import type { Database } from '../db/database'
 import { jobs, userJobCounts } from '../db/schema'
@@ -130,22 +130,39 @@ export class JobRepository {
   }
 
   /**
-   * One page of a user's history, newest first. The cursor names the last job shown (its time
-   * and id), and the next page starts strictly after it, so deleting that job skips nothing.
+   * One page of a user's history, newest first (or oldest first), optionally only the jobs whose
+   * file name contains `search` (any case) or of one status. The cursor names the last job shown
+   * (its time and id), and the next page starts strictly after it, so deleting that job skips nothing.
    */
-  async page(ownerSub: string, { limit, cursor }: { limit: number; cursor?: string | null }): Promise<{ items: JobRecord[]; nextCursor: string | null }> {
-    let after = sql`true`
+  async page(
+    ownerSub: string,
+    {
+      limit,
+      cursor,
+      search,
+      status,
+      order = 'newest',
+    }: { limit: number; cursor?: string | null; search?: string | null; status?: JobRecord['status'] | null; order?: 'newest' | 'oldest' },
+  ): Promise<{ items: JobRecord[]; nextCursor: string | null }> {
+    const conditions = [eq(jobs.ownerSub, ownerSub)]
     if (cursor) {
       const match = CURSOR.exec(cursor)
       if (!match) throw new BadCursorError('That page cursor is not one we handed out; start from the first page.')
-      after = sql`(${jobs.createdAt}, ${jobs.id}) < (${match[1]}::timestamptz, ${match[2]})`
+      conditions.push(
+        order === 'newest'
+          ? sql`(${jobs.createdAt}, ${jobs.id}) < (${match[1]}::timestamptz, ${match[2]})`
+          : sql`(${jobs.createdAt}, ${jobs.id}) > (${match[1]}::timestamptz, ${match[2]})`,
+      )
     }
+    // The name as a literal: LIKE's own wildcards in it are escaped.
+    if (search) conditions.push(sql`${jobs.record}->>'inputName' ilike ${`%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`)
+    if (status) conditions.push(eq(jobs.status, status))
     const db = await this.database
     const rows = await db
       .select({ record: jobs.record })
       .from(jobs)
-      .where(and(eq(jobs.ownerSub, ownerSub), after))
-      .orderBy(desc(jobs.createdAt), desc(jobs.id))
+      .where(and(...conditions))
+      .orderBy(...(order === 'newest' ? [desc(jobs.createdAt), desc(jobs.id)] : [asc(jobs.createdAt), asc(jobs.id)]))
       .limit(limit + 1)
     const items = rows.slice(0, limit).map((r) => r.record)
     const last = items.at(-1)

@@ -64,6 +64,23 @@ test('history: thumbnails, status, batches grouped, open, re-download, delete, l
   await expect(page.getByRole('heading', { name: 'single-8.png' })).toBeVisible()
   await expect(page.getByRole('heading', { name: 'single-9.png' })).toHaveCount(0)
 
+  // Find jobs: by file name (on the server, across pages), oldest first, as a grid.
+  await page.getByLabel('Search by file name').fill('single-1')
+  await expect(page.getByRole('heading', { level: 3 })).toHaveText(['single-1.png'])
+  await page.getByLabel('Search by file name').fill('nothing-like-this')
+  await expect(page.getByText('No job matches.')).toBeVisible()
+  await page.getByLabel('Search by file name').fill('')
+  await page.getByLabel('Order').selectOption('oldest')
+  await expect(page.getByRole('region').first()).toHaveAccessibleName('Batch of 3 photos')
+  await page.getByLabel('Status').selectOption('failed')
+  await expect(page.getByText('No job matches.')).toBeVisible()
+  await page.getByLabel('Status').selectOption('')
+  await page.getByLabel('Order').selectOption('newest')
+  await page.getByRole('radio', { name: 'Grid' }).check()
+  await expect.poll(async () => (await page.getByAltText('Thumbnail of single-8.png').boundingBox())?.width ?? 0).toBeGreaterThan(150)
+  await screenshot(page, 'history-grid')
+  await page.getByRole('radio', { name: 'List' }).check()
+
   // On a phone the thumbnails shrink to 72 px and leave the file names their room.
   await page.setViewportSize({ width: 390, height: 844 })
   const small = page.getByAltText('Thumbnail of single-8.png')

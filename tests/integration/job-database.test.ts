@@ -138,6 +138,25 @@ for (const [engine, open] of Object.entries(engines)) {
       expect((await repo.page(user(), { limit: 20 })).items).toEqual([])
     })
 
+    it('searches by file name (wildcards taken literally), filters by status, and pages oldest first', async () => {
+      const sub = user()
+      const names = ['Beach 2024.jpg', 'beach_50%.png', 'city.png', 'beachXY50.png', 'CITY night.jpg']
+      const records = names.map((inputName, i) =>
+        jobRecord(sub, { inputName, status: i === 2 ? 'failed' : 'succeeded', createdAt: new Date(Date.parse('2026-02-01T00:00:00Z') + i).toISOString() }),
+      )
+      await repo.importRecords(records)
+      const found = async (options: Parameters<typeof repo.page>[1]) => (await repo.page(sub, options)).items.map((j) => j.inputName)
+      expect(await found({ limit: 10, search: 'beach' })).toEqual(['beachXY50.png', 'beach_50%.png', 'Beach 2024.jpg'])
+      // "_" and "%" are characters here, not LIKE's wildcards.
+      expect(await found({ limit: 10, search: 'beach_50%' })).toEqual(['beach_50%.png'])
+      expect(await found({ limit: 10, search: 'CITY' })).toEqual(['CITY night.jpg', 'city.png'])
+      expect(await found({ limit: 10, status: 'failed' })).toEqual(['city.png'])
+      const first = await repo.page(sub, { limit: 2, order: 'oldest' })
+      expect(first.items.map((j) => j.inputName)).toEqual(['Beach 2024.jpg', 'beach_50%.png'])
+      const second = await repo.page(sub, { limit: 2, order: 'oldest', cursor: first.nextCursor })
+      expect(second.items.map((j) => j.inputName)).toEqual(['city.png', 'beachXY50.png'])
+    })
+
     it('never lets a late save undo a cancel, nor bring back a deleted job', async () => {
       const sub = user()
       const job = jobRecord(sub)
