@@ -22,7 +22,7 @@ export function splitBatch(files: File[], maxBytes: number): File[][] {
   return parts
 }
 
-type PartAnswer = { jobs: unknown[]; rejected: { name: string; message: string }[] }
+type PartAnswer = { jobs: { id: string }[]; rejected: { name: string; message: string }[] }
 
 /**
  * Sends a batch as several requests that each fit the server's request limit (each part becomes
@@ -36,7 +36,7 @@ export async function sendBatchInParts(
   send: (part: File[]) => Promise<PartAnswer>,
   onPart: (index: number, count: number) => void,
 ) {
-  const result = { count: 0, rejected: [] as PartAnswer['rejected'], sent: 0, unsent: [] as File[], error: undefined as unknown }
+  const result = { count: 0, ids: [] as string[], rejected: [] as PartAnswer['rejected'], sent: 0, unsent: [] as File[], error: undefined as unknown }
   const parts = splitBatch(files, maxBytes)
   let partsSent = 0
   try {
@@ -46,6 +46,7 @@ export async function sendBatchInParts(
       try {
         const answer = await send(part)
         result.count += answer.jobs.length
+        result.ids.push(...answer.jobs.map((job) => job.id))
         result.rejected.push(...answer.rejected)
         parts.shift()
         result.sent += part.length

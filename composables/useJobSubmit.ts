@@ -6,7 +6,7 @@ import type { PhotoInput } from './usePhotoInput'
 import type { Pipeline } from './usePipeline'
 import { withMaskMode } from './taskChoice'
 
-export type BatchStarted = { count: number; rejected: { name: string; message: string }[] }
+export type BatchStarted = { count: number; ids: string[]; rejected: { name: string; message: string }[] }
 
 /** Starts the chosen pipeline on the photo (one job, with the painted mask) or on the batch (in parts). */
 export function useJobSubmit(deps: {
@@ -42,7 +42,7 @@ export function useJobSubmit(deps: {
         if (problem) session.problem = { ...problem, message: `${problem.message} ${note}` }
       }
     }
-    if (result.count > 0 || result.rejected.length > 0) batchStarted.value = { count: result.count, rejected: result.rejected }
+    if (result.count > 0 || result.rejected.length > 0) batchStarted.value = { count: result.count, ids: result.ids, rejected: result.rejected }
   }
 
   async function submit() {

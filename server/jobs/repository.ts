@@ -129,6 +129,18 @@ export class JobRepository {
     return found?.record ?? null
   }
 
+  /** Several of a user's jobs by id, in the order asked (ids not theirs, or gone, are left out). */
+  async getMany(ownerSub: string, ids: readonly string[]): Promise<JobRecord[]> {
+    if (ids.length === 0) return []
+    const db = await this.database
+    const rows = await db
+      .select({ record: jobs.record })
+      .from(jobs)
+      .where(and(eq(jobs.ownerSub, ownerSub), inArray(jobs.id, [...ids])))
+    const byId = new Map(rows.map((r) => [r.record.id, r.record]))
+    return ids.flatMap((id) => byId.get(id) ?? [])
+  }
+
   /**
    * One page of a user's history, newest first (or oldest first), optionally only the jobs whose
    * file name contains `search` (any case) or of one status. The cursor names the last job shown

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { expect, test } from '@playwright/test'
+import { unzipSync } from 'fflate'
 import sharp from 'sharp'
 import { fixture } from '../helpers/images'
 import { chooseUpscale, screenshot, signUpFresh, smallPhoto } from './helpers'
@@ -17,7 +18,17 @@ test('history: thumbnails, status, batches grouped, open, re-download, delete, l
   await page.getByLabel('Choose a photo').setInputFiles(photos)
   await expect(page.getByText('3 photos will run as one batch:')).toBeVisible()
   await page.getByRole('button', { name: 'Upscale ×2: 3 photos' }).click()
-  await expect(page.getByRole('heading', { name: 'Batch started' })).toBeVisible()
+  // The batch on the stage: each photo with its status, then all of them in one ZIP.
+  await expect(page.getByRole('heading', { name: /Batch (started|finished)/ })).toBeVisible()
+  const batchPhotos = page.getByRole('list', { name: 'Photos of the batch' })
+  await expect(batchPhotos.getByRole('listitem')).toHaveCount(3)
+  await expect(page.getByRole('heading', { name: 'Batch finished' })).toBeVisible({ timeout: 60_000 })
+  await expect(batchPhotos.getByText('Done')).toHaveCount(3)
+  await screenshot(page, 'studio-batch')
+  const [zip] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download all (ZIP, 3)' }).click()])
+  const entries = unzipSync(new Uint8Array(await readFile((await zip.path())!)))
+  expect(Object.keys(entries).sort()).toEqual(['one-realesrgan-general-x4-x2.png', 'three-realesrgan-general-x4-x2.png', 'two-realesrgan-general-x4-x2.png'])
+  expect((await sharp(Buffer.from(entries['one-realesrgan-general-x4-x2.png']!)).metadata()).width).toBe(80)
   // ...and single jobs, enough to need a second page (12 per page).
   for (let i = 0; i < 10; i++) {
     await page.getByLabel('Choose a photo').setInputFiles(await smallPhoto(32 + i, 24, `single-${i}.png`))
@@ -34,6 +45,10 @@ test('history: thumbnails, status, batches grouped, open, re-download, delete, l
   await expect(batch).toBeVisible()
   await expect(batch.getByRole('listitem')).toHaveCount(3)
   await expect(batch.getByText('Done')).toHaveCount(3, { timeout: 60_000 })
+  await expect(batch.getByRole('link', { name: 'Download all (ZIP)' })).toHaveAttribute('href', /^\/api\/jobs\/zip\?ids=([\w-]+,){2}[\w-]+$/)
+  // The ZIP takes only the user's own finished jobs, by well-formed ids.
+  expect((await page.request.get('/api/jobs/zip?ids=not%20an%20id')).status()).toBe(400)
+  expect((await page.request.get('/api/jobs/zip?ids=aaaaaaaaaaaaaaaaaaaaaaaa')).status()).toBe(404)
   await expect(page.getByRole('button', { name: 'Load more' })).toHaveCount(0)
 
   // Thumbnails are WebP images of the result (82x48, below the 320 px thumbnail size).

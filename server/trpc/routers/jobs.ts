@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto'
 import { TRPCError } from '@trpc/server'
 import { z } from 'zod'
-import { CreateBatchForm, CreateJobForm, DetectedText, DetectTextForm, JobId, JobListInput, JobListPage, JobView, type StepSpec } from '../../../contracts/api'
+import {
+  CreateBatchForm,
+  CreateJobForm,
+  DetectedText,
+  DetectTextForm,
+  JobId,
+  JobListInput,
+  JobListPage,
+  JobView,
+  MAX_BATCH_IMAGES,
+  type StepSpec,
+} from '../../../contracts/api'
 import { isFinished } from '../../../contracts/job-progress'
 import { checkStepOptions, optionProperties } from '../../../contracts/model-options'
 import { type ModelInfo, outputSize } from '../../../contracts/service'
@@ -297,6 +308,12 @@ export const jobsRouter = router({
     .input(JobId)
     .output(JobView)
     .query(async ({ ctx, input }) => toView(await ownJob(ctx.app, ctx.user.sub, input.id))),
+
+  /** Several of the user's jobs at once (a batch followed in the studio): those not theirs or gone are left out. */
+  many: protectedProcedure
+    .input(z.object({ ids: z.array(JobId.shape.id).max(MAX_BATCH_IMAGES * 2) }))
+    .output(z.array(JobView))
+    .query(async ({ ctx, input }) => (await ctx.app.jobs.getMany(ctx.user.sub, input.ids)).map(toView)),
 
   /** The user's jobs, newest first. */
   list: protectedProcedure
