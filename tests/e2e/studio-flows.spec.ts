@@ -75,8 +75,15 @@ test("use the result as new input: a second run starts from the first one's outp
   await expect(page.getByText('60×40 → 120×80')).toBeVisible({ timeout: 90_000 })
   await page.getByRole('button', { name: 'Use result as new input' }).click()
   await expect(page.getByText(/tiny-x2\.png · .* · 120×80 px, result 240×160/)).toBeVisible()
+  // The first result stays at hand in a strip under the stage.
+  const earlier = page.getByRole('list', { name: 'Earlier results' })
+  await expect(earlier.getByRole('link')).toHaveCount(1)
   await page.getByRole('button', { name: 'Upscale ×2' }).click()
   await expect(page.getByText('120×80 → 240×160')).toBeVisible({ timeout: 90_000 })
+  await expect(earlier.getByRole('link', { name: 'Open the earlier result of tiny.png, 120×80' })).toBeVisible()
+  await screenshot(page, 'studio-earlier-results')
+  await earlier.getByRole('link').click()
+  await expect(page.getByText('60×40 → 120×80')).toBeVisible()
 })
 
 test('a file over the size limit is refused before upload, with the limit and a way forward', async ({ page }) => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { sql } from 'drizzle-orm'
+import pg from 'pg'
 import { MIGRATIONS_DIR, openDatabase, type OpenDatabase } from '../../server/db/database'
 import { jobs } from '../../server/db/schema'
 import { importJsonJobs } from '../../server/db/import-json-jobs'
@@ -20,7 +21,18 @@ afterAll(() => Promise.all(opened.map((d) => d.close())))
 
 const engines = {
   pglite: () => openDatabase({ url: null, ssl: false, poolSize: 1, pgliteDir: 'memory' }),
-  postgres: () => openDatabase({ url: stackEnv().DATABASE_URL!, ssl: false, poolSize: 20, pgliteDir: 'unused' }),
+  // A database of its own on the test server: the queued jobs these tests write must not reach another file's
+  // orchestrator, whose restart recovery lists every unfinished job in its database.
+  postgres: async () => {
+    const url = new URL(stackEnv().DATABASE_URL!)
+    const name = `repository_${randomUUID().replace(/-/g, '').slice(0, 12)}`
+    const admin = new pg.Client({ connectionString: url.toString() })
+    await admin.connect()
+    await admin.query(`CREATE DATABASE ${name}`)
+    await admin.end()
+    url.pathname = `/${name}`
+    return openDatabase({ url: url.toString(), ssl: false, poolSize: 20, pgliteDir: 'unused' })
+  },
 }
 
 export function jobRecord(ownerSub: string, overrides: Partial<JobRecord> = {}): JobRecord {
