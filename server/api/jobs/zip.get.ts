@@ -1,10 +1,9 @@
-import { createError, defineEventHandler, getCookie, getQuery, setResponseHeaders } from 'h3'
+import { createError, defineEventHandler, getQuery, setResponseHeaders } from 'h3'
 import { Zip, ZipPassThrough } from 'fflate'
 import { MAX_BATCH_IMAGES } from '../../../contracts/api'
 import { sizeSuffix } from '../../../contracts/service'
-import { InvalidTokenError } from '../../../lib/auth/access-token'
 import { useApp } from '../../app'
-import { ACCESS_COOKIE } from '../../auth/session-cookies'
+import { cookieUser } from '../../auth/cookie-user'
 import { resultKey } from '../../jobs/repository'
 
 /**
@@ -20,13 +19,7 @@ export default defineEventHandler(async (event) => {
     .filter(Boolean)
   if (ids.length === 0 || ids.length > MAX_BATCH_IMAGES * 2 || !ids.every((id) => /^[A-Za-z0-9_-]{10,40}$/.test(id)))
     throw createError({ statusCode: 400, statusMessage: `ids must be 1 to ${MAX_BATCH_IMAGES * 2} job ids, comma-separated` })
-  let user
-  try {
-    user = await app.verifyAccessToken(getCookie(event, ACCESS_COOKIE))
-  } catch (error) {
-    if (error instanceof InvalidTokenError) throw createError({ statusCode: 401, statusMessage: error.message })
-    throw error
-  }
+  const user = await cookieUser(app, event)
   const done = (await app.jobs.getMany(user.sub, ids)).filter((job) => job.status === 'succeeded')
   if (done.length === 0) throw createError({ statusCode: 404, statusMessage: 'None of these jobs has a result yet.' })
 

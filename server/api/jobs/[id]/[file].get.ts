@@ -1,7 +1,6 @@
-import { createError, defineEventHandler, getCookie, getQuery, getRouterParams, setResponseHeaders } from 'h3'
-import { InvalidTokenError } from '../../../../lib/auth/access-token'
+import { createError, defineEventHandler, getQuery, getRouterParams, setResponseHeaders } from 'h3'
 import { useApp } from '../../../app'
-import { ACCESS_COOKIE } from '../../../auth/session-cookies'
+import { cookieUser } from '../../../auth/cookie-user'
 import { ConversionBusyError, derivedKey, FORMATS, useConversions, type Derivation, type Format } from '../../../images/conversions'
 import { jobKeys, resultKey } from '../../../jobs/repository'
 import { sizeSuffix } from '../../../../contracts/service'
@@ -23,13 +22,7 @@ export default defineEventHandler(async (event) => {
     throw createError({ statusCode: 400, statusMessage: 'quality must be a whole number from 1 to 100' })
   const thumb = query.thumb !== undefined
 
-  let user
-  try {
-    user = await app.verifyAccessToken(getCookie(event, ACCESS_COOKIE))
-  } catch (error) {
-    if (error instanceof InvalidTokenError) throw createError({ statusCode: 401, statusMessage: error.message })
-    throw error
-  }
+  const user = await cookieUser(app, event)
   const job = await app.jobs.get({ ownerSub: user.sub, id })
   if (!job) throw createError({ statusCode: 404, statusMessage: 'Not found' })
   const sourceKey = file === 'input' ? jobKeys(job).input : resultKey(job)
