@@ -16,6 +16,8 @@ import { fixture } from '../helpers/images'
 const idle = (a: App) => (a.queue as InProcessQueue).idle()
 const image = async (name: string) => new File([await readFile(fixture(name))], name, { type: 'image/png' })
 const upscale = (scale: number) => ({ task: 'upscale' as const, model: 'esrgan-medium', scale })
+/** chelsea.png at a third of its size (150x100): for the runs whose checks are sizes and statuses, not pixels (x4 of it costs a ninth). */
+const smallChelsea = async () => new File([await sharp(fixture('chelsea.png')).resize(150, 100).png().toBuffer()], 'chelsea-small.png', { type: 'image/png' })
 
 async function signedIn(app: App) {
   const user = callerFor(app)
@@ -53,15 +55,15 @@ describe('pipelines, batches, history', () => {
 
   it('runs a two-step pipeline, each step on the previous output (x2 then x2 = x4)', { timeout: 120_000 }, async () => {
     const { caller } = await signedIn(app)
-    const job = await caller.jobs.create(createJobFormData({ image: await image('chelsea.png'), steps: [upscale(2), upscale(2)] }))
+    const job = await caller.jobs.create(createJobFormData({ image: await smallChelsea(), steps: [upscale(2), upscale(2)] }))
     await idle(app)
     const done = await caller.jobs.get({ id: job.id })
     expect(done.status).toBe('succeeded')
     expect(done.steps.map((s) => [s.status, s.output?.width, s.output?.height])).toEqual([
-      ['succeeded', 902, 600],
-      ['succeeded', 1804, 1200],
+      ['succeeded', 300, 200],
+      ['succeeded', 600, 400],
     ])
-    expect(done.output).toMatchObject({ width: 1804, height: 1200 })
+    expect(done.output).toMatchObject({ width: 600, height: 400 })
   })
 
   it('refuses a pipeline longer than the limit and one whose output would be too large', async () => {
@@ -97,7 +99,7 @@ describe('pipelines, batches, history', () => {
     const { caller } = await signedIn(app)
     const truncated = new File([await readFile(fixture('truncated.jpg'))], 'truncated.jpg', { type: 'image/jpeg' })
     const batch = await caller.jobs.createBatch(
-      createBatchFormData({ images: [await image('chelsea.png'), truncated, await image('camera.png')], steps: [upscale(2)] }),
+      createBatchFormData({ images: [await smallChelsea(), truncated, await image('camera.png')], steps: [upscale(2)] }),
     )
     expect(batch.jobs).toHaveLength(2)
     expect(batch.jobs.every((j) => j.batchId === batch.batchId)).toBe(true)
@@ -141,7 +143,7 @@ describe('back-pressure and per-user limits', () => {
   it('answers "busy, retry" instead of queueing without bound', { timeout: 120_000 }, async () => {
     const app = createTestApp({ JOB_CONCURRENCY: '1', MAX_QUEUED_JOBS: '1' })
     const { caller } = await signedIn(app)
-    const form = async () => createJobFormData({ image: await image('chelsea.png'), steps: [upscale(2)] })
+    const form = async () => createJobFormData({ image: await smallChelsea(), steps: [upscale(2)] })
     await caller.jobs.create(await form()) // running
     await caller.jobs.create(await form()) // waiting
     const busy = await rejection(caller.jobs.create(await form()))
@@ -153,8 +155,8 @@ describe('back-pressure and per-user limits', () => {
   it('limits how fast one user creates jobs', async () => {
     const app = createTestApp({ MAX_JOBS_PER_MINUTE_PER_USER: '1' })
     const { caller } = await newUser(app)
-    await caller.jobs.create(createJobFormData({ image: await image('chelsea.png'), steps: [upscale(2)] }))
-    const limited = await rejection(caller.jobs.create(createJobFormData({ image: await image('chelsea.png'), steps: [upscale(2)] })))
+    await caller.jobs.create(createJobFormData({ image: await smallChelsea(), steps: [upscale(2)] }))
+    const limited = await rejection(caller.jobs.create(createJobFormData({ image: await smallChelsea(), steps: [upscale(2)] })))
     expect(limited.code).toBe('TOO_MANY_REQUESTS')
     await idle(app)
   })
@@ -167,16 +169,16 @@ describe('faults: nothing is lost, nothing stays running', () => {
     const deadQueue: JobQueue = { enqueue: async () => {}, consume: () => {}, depth: async () => 0, stop: async () => {} }
     const before = createTestApp({ DATA_DIR: dataDir }, { queue: deadQueue })
     const { caller } = await signedIn(before)
-    const queued = await caller.jobs.create(createJobFormData({ image: await image('chelsea.png'), steps: [upscale(2)] }))
+    const queued = await caller.jobs.create(createJobFormData({ image: await smallChelsea(), steps: [upscale(2)] }))
     const interrupted = await caller.jobs.create(createJobFormData({ image: await image('camera.png'), steps: [upscale(2), upscale(2)] }))
     // Make the second look like it died mid-pipeline: step 0 done and stored, step 1 running.
     const me = await caller.auth.me()
     const record = (await before.jobs.get({ ownerSub: me.sub, id: interrupted.id }))!
-    // A 512x512 PNG stands in for step 0's output: a 1024x1024 result proves step 1 started from it.
-    const firstOutput = await readFile(fixture('astronaut.png'))
+    // A 160x160 PNG stands in for step 0's output (the camera's x2 would be 1024x1024): a 320x320 result proves step 1 started from it.
+    const firstOutput = await sharp(fixture('astronaut.png')).resize(160, 160).png().toBuffer()
     await before.store.put(jobKeys(record).stepOutput(0), firstOutput, 'image/png')
     Object.assign(record, { status: 'running', currentStep: 1 })
-    record.steps[0] = { ...record.steps[0]!, status: 'succeeded', output: { width: 512, height: 512, bytes: firstOutput.length, contentType: 'image/png' } }
+    record.steps[0] = { ...record.steps[0]!, status: 'succeeded', output: { width: 160, height: 160, bytes: firstOutput.length, contentType: 'image/png' } }
     record.steps[1]!.status = 'running'
     await before.jobs.save(record)
 
@@ -185,10 +187,10 @@ describe('faults: nothing is lost, nothing stays running', () => {
     expect(await after.runner.recover()).toBe(2)
     await idle(after)
     const own = callerFor(after, (await signedIn(after)).session).caller
-    expect(await own.jobs.get({ id: queued.id })).toMatchObject({ status: 'succeeded', output: { width: 902, height: 600 } })
+    expect(await own.jobs.get({ id: queued.id })).toMatchObject({ status: 'succeeded', output: { width: 300, height: 200 } })
     const resumed = await own.jobs.get({ id: interrupted.id })
     expect(resumed.status).toBe('succeeded')
-    expect(resumed.output).toMatchObject({ width: 1024, height: 1024 }) // built on the stored step-0 output, not recomputed
+    expect(resumed.output).toMatchObject({ width: 320, height: 320 }) // built on the stored step-0 output, not recomputed
   })
 
   it('retries on another replica when a service is killed mid-job', { timeout: 180_000 }, async () => {
@@ -196,13 +198,15 @@ describe('faults: nothing is lost, nothing stays running', () => {
     const doomed = await startInferenceService('upscale', port, { ...stackEnv(), LOG_LEVEL: 'warn' })
     const app = createTestApp({ UPSCALE_SERVICE_URLS: `http://127.0.0.1:${port},${stackEnv().UPSCALE_SERVICE_URLS}` })
     const { caller } = await signedIn(app)
-    const job = await caller.jobs.create(createJobFormData({ image: await image('astronaut.png'), steps: [upscale(4)] }))
+    // 320x320: nine tiles, so the kill lands after the first and well before the last.
+    const photo = new File([await sharp(fixture('astronaut.png')).resize(320, 320).png().toBuffer()], 'astronaut-320.png', { type: 'image/png' })
+    const job = await caller.jobs.create(createJobFormData({ image: photo, steps: [upscale(4)] }))
     const started = await waitForStatus(app, caller, job.id, (j) => (j.steps[0]!.progress?.done ?? 0) > 0)
     expect(started.status).toBe('running')
     doomed.kill('SIGKILL')
     await idle(app)
     const done = await caller.jobs.get({ id: job.id })
-    expect(done).toMatchObject({ status: 'succeeded', output: { width: 2048, height: 2048 } })
+    expect(done).toMatchObject({ status: 'succeeded', output: { width: 1280, height: 1280 } })
     expect(done.attempts).toBeGreaterThanOrEqual(2)
   })
 })
