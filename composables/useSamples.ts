@@ -23,7 +23,8 @@ export const SAMPLES: readonly Sample[] = [
  */
 export function useSamples(deps: { pipeline: Pipeline; photo: PhotoInput; canStart: () => boolean; start: () => Promise<void> }) {
   const loading = ref<string | null>(null)
-  const offered = computed(() => SAMPLES.filter((s) => deps.pipeline.tasks.some((t) => t.task === s.task && t.offered.length > 0)))
+  // A task whose service is busy right now (listed, not ready) still gets its sample: the job waits in the queue.
+  const offered = computed(() => SAMPLES.filter((s) => deps.pipeline.tasks.some((t) => t.task === s.task && t.models.length > 0)))
 
   async function trySample(sample: Sample) {
     loading.value = sample.file
@@ -40,13 +41,24 @@ export function useSamples(deps: { pipeline: Pipeline; photo: PhotoInput; canSta
       if (!response.ok) throw new Error(`The sample could not be loaded (HTTP ${response.status}).`)
       deps.photo.pick([new File([await response.blob()], sample.file, { type: 'image/jpeg' })])
       // The preview reports the size; the start button waits for it like for any photo.
-      const deadline = Date.now() + 10_000
-      while (!deps.canStart() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
-      if (deps.canStart()) await deps.start()
+      if (await until(deps.canStart, 10_000)) await deps.start()
     } finally {
       loading.value = null
     }
   }
 
   return reactive({ offered, loading, trySample })
+}
+
+/** Resolves true once `condition` holds (watched, not polled), false after `ms`. */
+function until(condition: () => boolean, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => finish(false), ms)
+    const stop = watch(condition, (holds) => holds && finish(true), { immediate: true })
+    function finish(holds: boolean) {
+      clearTimeout(timer)
+      queueMicrotask(() => stop())
+      resolve(holds)
+    }
+  })
 }
