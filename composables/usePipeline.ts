@@ -38,6 +38,8 @@ export const PRESETS: readonly Preset[] = [
 export interface TaskView {
   task: ModelTask
   title: string
+  /** What the task does, in a line (contracts/tasks.ts). */
+  summary: string
   choice: TaskChoice
   /** Its models listed now, and those of them whose service is ready. */
   models: CatalogueModel[]
@@ -100,6 +102,7 @@ export function usePipeline(models: () => CatalogueModel[]) {
       return {
         task,
         title: TASKS[task].title,
+        summary: TASKS[task].summary,
         choice,
         models: ofTask,
         offered,

@@ -1,5 +1,5 @@
 import type { JobStatus, JobView, StepState } from './api'
-import { outputSize, type StepOptions } from './service'
+import { outputScale, outputSize, type StepOptions } from './service'
 
 /**
  * What the pages, the CLI and the server say about a job in one place: whether it is still going,
@@ -64,4 +64,56 @@ export function estimateLeft(now: number, createdAt: number, fraction: number, s
   const gained = since ? fraction - since.fraction : 0
   if (since && gained > 0 && now > since.at) return ((now - since.at) * (1 - fraction)) / gained
   return now > createdAt ? ((now - createdAt) * (1 - fraction)) / fraction : null
+}
+
+/** A step's expected cost: its options and its model's measured milliseconds per input megapixel, by scale. */
+export interface CostedStep {
+  options?: StepOptions
+  msPerMegapixel?: Record<string, number>
+}
+
+/**
+ * Milliseconds each step is expected to take on `image` (each on the previous step's output), from the models'
+ * measured cost per input megapixel (bench/model-cost.ts); null for a step whose model has no figure. A target
+ * width or height costs what the smallest measured scale that reaches it costs (the network that runs).
+ */
+export function expectedStepMs(image: { width: number; height: number }, steps: readonly CostedStep[]): (number | null)[] {
+  let size = { width: image.width, height: image.height }
+  return steps.map((step) => {
+    const next = outputSize(size, step.options)
+    const costs = step.msPerMegapixel ?? {}
+    const wanted = typeof step.options?.width === 'number' || typeof step.options?.height === 'number' ? next.width / size.width : outputScale(step.options)
+    const measured = Object.keys(costs)
+      .map(Number)
+      .sort((a, b) => a - b)
+    const scale = measured.find((s) => s >= wanted - 1e-9) ?? measured.at(-1)
+    const ms = scale === undefined ? null : (costs[String(scale)]! * size.width * size.height) / 1e6
+    size = next
+    return ms
+  })
+}
+
+/** "about 4 s", "about 2 min": a typical time, rounded as people say it. */
+export function formatDuration(ms: number): string {
+  const seconds = ms / 1000
+  if (seconds < 1) return 'under a second'
+  if (seconds < 60) return `about ${Math.max(1, Math.round(seconds))} s`
+  const minutes = seconds / 60
+  return minutes < 90 ? `about ${Math.round(minutes)} min` : `about ${(minutes / 60).toFixed(1).replace(/\.0$/, '')} h`
+}
+
+/**
+ * Milliseconds left from the models' measured costs (expectedStepMs) for the steps not yet done, the running
+ * one by the share of it still to do; null when a step has no figure. Shown until the page has seen enough of
+ * the job's own pace (estimateLeft), which then wins: it is this machine's, not the reference one's.
+ */
+export function expectedLeft(expected: readonly (number | null)[], steps: readonly Pick<StepState, 'status' | 'progress'>[]): number | null {
+  let left = 0
+  for (const [index, step] of steps.entries()) {
+    const ms = expected[index]
+    if (step.status === 'succeeded') continue
+    if (ms === null || ms === undefined) return null
+    left += ms * (1 - stepFraction(step))
+  }
+  return left
 }

@@ -65,6 +65,11 @@ export const ModelInfo = z.object({
   maxAspectRatio: z.number().positive().optional(),
   /** Smallest side in pixels this model takes (default in lib/limits.ts). */
   minInputSide: z.number().int().positive().optional(),
+  /**
+   * Milliseconds per input megapixel by scale ("1": same size), measured on 2 CPU cores through the
+   * service's own path (bench/model-cost.ts): the studio's typical times and its first time-left estimate.
+   */
+  msPerMegapixel: z.record(z.string(), z.number().nonnegative()).optional(),
 })
 export type ModelInfo = z.infer<typeof ModelInfo>
 

@@ -11,6 +11,8 @@ export type ModelTask = (typeof MODEL_TASKS)[number]
 export interface TaskSpec {
   /** How the pages and the CLI name the task. */
   title: string
+  /** What it does, in a line, for the studio's task cards. */
+  summary: string
   /** Port its service listens on: in the container, under `sst dev` and in the local stack. */
   port: number
   /** Fargate size: the models run one image at a time on CPU (MAX_CONCURRENT_RUNS=1). */
@@ -22,10 +24,31 @@ export interface TaskSpec {
 
 // MAXIM graphs take longest to start: converted on first start (~10 s each), then loaded into ORT.
 export const TASKS: Record<ModelTask, TaskSpec> = {
-  upscale: { title: 'Upscale', port: 8101, cpu: '2 vCPU', memory: '4 GB', readyTimeoutMs: 120_000 },
-  denoise: { title: 'Denoise', port: 8102, cpu: '2 vCPU', memory: '4 GB', readyTimeoutMs: 300_000 },
-  'remove-text': { title: 'Remove text', port: 8103, cpu: '2 vCPU', memory: '4 GB', readyTimeoutMs: 120_000 },
-  enhance: { title: 'Enhance', port: 8104, cpu: '2 vCPU', memory: '4 GB', readyTimeoutMs: 600_000 },
+  upscale: {
+    title: 'Upscale',
+    summary: 'Enlarge 2-8× with detail a plain resize cannot make',
+    port: 8101,
+    cpu: '2 vCPU',
+    memory: '4 GB',
+    readyTimeoutMs: 120_000,
+  },
+  denoise: { title: 'Denoise', summary: 'Clear grain and sensor noise, keep edges', port: 8102, cpu: '2 vCPU', memory: '4 GB', readyTimeoutMs: 300_000 },
+  'remove-text': {
+    title: 'Remove text',
+    summary: 'Find captions, stamps and watermarks and fill them from the photo',
+    port: 8103,
+    cpu: '2 vCPU',
+    memory: '4 GB',
+    readyTimeoutMs: 120_000,
+  },
+  enhance: {
+    title: 'Enhance',
+    summary: 'Deblur, dehaze, brighten a dark shot or retouch colour',
+    port: 8104,
+    cpu: '2 vCPU',
+    memory: '4 GB',
+    readyTimeoutMs: 600_000,
+  },
 }
 
 /** The orchestrator's variable listing a task's replica URLs: `REMOVE_TEXT_SERVICE_URLS`. */

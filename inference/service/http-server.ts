@@ -22,6 +22,7 @@ import { modelSizeProblem } from '../../lib/limits'
 import type { ModelAdapter } from '../models/adapter'
 import { InferenceError } from '../runtime/errors'
 import { decodeImage, encodePng, inspectImage, resizePixels, type Pixels } from '../runtime/image'
+import measuredCostFile from '../models/measured-cost.json' with { type: 'json' }
 import { modelsDir, resolveModelFiles, userFilesPresent } from '../runtime/model-files'
 
 export interface InferenceServiceOptions {
@@ -86,6 +87,9 @@ const HTTP_STATUS: Record<ServiceErrorCode, number> = {
   internal: 500,
 }
 
+/** Each model's milliseconds per input megapixel by scale, measured by bench/model-cost.ts (a model that sets its own wins). */
+const measuredCost: Partial<Record<string, Record<string, number>>> = measuredCostFile
+
 /**
  * The one HTTP server every inference service runs (see contracts/service.ts):
  * GET /healthz, GET /readyz, GET /v1/info, POST /v1/run. A service is this plus its adapters.
@@ -95,6 +99,7 @@ export function createInferenceService(options: InferenceServiceOptions) {
   const describe = (adapter: ModelAdapter): ModelInfo => ({
     ...adapter.info,
     options: z.toJSONSchema(adapter.options, { io: 'input' }) as ModelInfo['options'],
+    msPerMegapixel: adapter.info.msPerMegapixel ?? measuredCost[adapter.info.id],
   })
   // Offered until their files say otherwise: a model whose user file is absent or refused leaves at start.
   const dir = options.modelsDir ?? modelsDir()

@@ -269,3 +269,27 @@ test('presets set a common pipeline in one click, shown as numbered steps with t
   await expect(pipeline.getByRole('listitem')).toHaveText(['Remove text', 'Upscale ×2'])
   await screenshot(page, 'studio-preset')
 })
+
+test("tools are cards that say what each does and how long it takes, from the models' measured cost; a job's first estimate comes from it", async ({
+  page,
+}) => {
+  await signIn(page)
+  const upscale = page.getByLabel('Upscale', { exact: true })
+  // No photo yet: the time per megapixel; with one: the time for that photo, and the pipeline's total.
+  await expect(upscale).toHaveAccessibleDescription(/^Enlarge 2-8×.*about \d+ (s|min) per megapixel$/)
+  await page.getByLabel('Choose a photo').setInputFiles(fixture('astronaut.png'))
+  await expect(upscale).toHaveAccessibleDescription(/(about \d+ (s|min)|under a second) for this photo$/)
+  await page.getByLabel('Denoise', { exact: true }).check()
+  await expect(page.getByLabel('Denoise', { exact: true })).toHaveAccessibleDescription(/^Clear grain.*about \d+ (s|min) for this photo$/)
+  await expect(page.getByText(/In all about \d+ (s|min) for this photo\./)).toBeVisible()
+  await screenshot(page, 'studio-task-cards')
+
+  // Denoising 512x512 is nine MAXIM tiles: before the first is done, the time left is the measured cost's.
+  await upscale.uncheck()
+  await page.getByRole('button', { name: 'Denoise', exact: true }).click()
+  const stage = page.getByRole('figure').filter({ has: page.getByAltText('astronaut.png, being processed') })
+  await expect(stage).toContainText(/about \d+:\d\d left \(estimate\)/, { timeout: 30_000 })
+  await screenshot(page, 'stage-estimate')
+  await stage.getByRole('button', { name: 'Cancel' }).click()
+  await expect(page.getByRole('heading', { name: 'Cancelled' })).toBeVisible({ timeout: 30_000 })
+})

@@ -26,6 +26,9 @@ describe('upscale service over HTTP', () => {
     expect(info.models.map((m) => m.id)).toEqual(['realesrgan-general-x4', 'realesrgan-x4plus', 'esrgan-slim', 'esrgan-medium', 'esrgan-thick'])
     const medium = info.models.find((m) => m.id === 'esrgan-medium')!
     expect(medium.capabilities.scales).toEqual([2, 3, 4, 8])
+    // Its measured cost per input megapixel at each scale (bench/model-cost.ts), the studio's typical times.
+    expect(Object.keys(medium.msPerMegapixel ?? {})).toEqual(['2', '3', '4', '8'])
+    expect(medium.msPerMegapixel!['8']!).toBeGreaterThan(medium.msPerMegapixel!['2']!)
     expect(medium.options).toMatchObject({
       type: 'object',
       properties: { scale: { enum: [2, 3, 4, 8], default: 2 }, width: { type: 'integer' }, height: { type: 'integer' } },
