@@ -143,7 +143,8 @@ describe('back-pressure and per-user limits', () => {
   it('answers "busy, retry" instead of queueing without bound', { timeout: 120_000 }, async () => {
     const app = createTestApp({ JOB_CONCURRENCY: '1', MAX_QUEUED_JOBS: '1' })
     const { caller } = await signedIn(app)
-    const form = async () => createJobFormData({ image: await smallChelsea(), steps: [upscale(2)] })
+    // The whole photo: the first job must still run while the third is created.
+    const form = async () => createJobFormData({ image: await image('chelsea.png'), steps: [upscale(2)] })
     await caller.jobs.create(await form()) // running
     await caller.jobs.create(await form()) // waiting
     const busy = await rejection(caller.jobs.create(await form()))
