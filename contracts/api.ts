@@ -114,7 +114,12 @@ export type JobStatus = z.infer<typeof JobStatus>
 
 export const ImageFacts = z.object({ width: z.number(), height: z.number(), bytes: z.number(), contentType: z.string() })
 
-export const Progress = z.object({ done: z.number(), total: z.number() })
+export const Progress = z.object({
+  done: z.number(),
+  total: z.number(),
+  /** Tiles done when the step's stored preview (GET /api/jobs/:id/preview) was taken; absent before the first. */
+  previewAt: z.number().optional(),
+})
 
 export const StepState = z.object({
   spec: StepSpec,

@@ -177,6 +177,8 @@ export type StepReport = z.infer<typeof StepReport>
 export const RunEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('accepted'), width: z.number(), height: z.number() }),
   z.object({ type: z.literal('progress'), done: z.number().int(), total: z.number().int() }),
+  /** The output so far, small (a JPEG, base64): finished tiles over the input, at most every PREVIEW_EVERY_MS. */
+  z.object({ type: z.literal('preview'), done: z.number().int(), total: z.number().int(), jpeg: z.string().max(1_000_000) }),
   /** The result's bytes follow this line on the wire, exactly `bytes` of them. */
   z.object({
     type: z.literal('result'),

@@ -2,10 +2,13 @@ import type { z } from 'zod'
 import type { ModelInfo, StepReport } from '../../contracts/service'
 import type { ConvertFormat } from '../convert/converters'
 import type { Pixels } from '../runtime/image'
+import type { PartialOutput } from '../runtime/tiling'
 
 export interface ProcessContext {
   signal: AbortSignal
   onProgress: (done: number, total: number) => void
+  /** The output as far as it is written, after each tile (tiled models); the caller decides whether to look. */
+  onPartial?: (partial: PartialOutput) => void
   /** A mask the user painted (one channel, non-zero = change), the size of the image; only for models with `capabilities.mask`. */
   mask?: Pixels | null
   /** Tells the caller what the run did besides its image (sent with the result); the last call wins. */

@@ -63,7 +63,13 @@ export function esrganAdapter(variant: EsrganVariant) {
           return runTiled(
             image,
             { scale, valueRange: variant.valueRange, run: (input, h, w) => runImageSession(session, input, h, w) },
-            { tileSize: tileSizeOf(variant), margin: ESRGAN_TILE.margin, signal: context.signal, onProgress: context.onProgress },
+            {
+              tileSize: tileSizeOf(variant),
+              margin: ESRGAN_TILE.margin,
+              signal: context.signal,
+              onProgress: context.onProgress,
+              onPartial: context.onPartial,
+            },
           )
         })
       },

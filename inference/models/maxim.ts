@@ -84,6 +84,8 @@ export function maximAdapter(variant: MaximVariant, tile = MAXIM_TILE) {
           feather: 2 * MAXIM_MARGIN,
           signal: context.signal,
           onProgress: context.onProgress,
+          // A padded photo's output holds the padding too: no previews of it (it is one or two tiles anyway).
+          onPartial: padded === image ? context.onPartial : undefined,
         },
       )
       return padded === image ? result : cropPixels(result, 0, 0, image.width, image.height)

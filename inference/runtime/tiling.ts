@@ -23,6 +23,21 @@ export interface TileOptions {
   feather?: number
   signal?: AbortSignal
   onProgress?: (done: number, total: number) => void
+  /** Called after each tile with the output as far as it is written (the buffer itself: read it, do not keep it). */
+  onPartial?: (partial: PartialOutput) => void
+}
+
+/**
+ * A tiled run's output while it runs. Tiles go row by row: output rows below `rows` are written, and in the
+ * band after them, rows up to `bandEnd` are written for the columns below `bandColumns`; the rest is zeros.
+ */
+export interface PartialOutput {
+  image: Pixels
+  rows: number
+  bandEnd: number
+  bandColumns: number
+  done: number
+  total: number
 }
 
 /** Splits [0, length) into cores of `core` pixels, each with a window of context around it. */
@@ -76,6 +91,9 @@ export async function runTiled(image: Pixels, model: TileModel, options: TileOpt
   const colWeights = feather > 0 ? axisWeights(cols, feather, scale) : []
   const outWidth = image.width * scale
   const output = new Uint8Array(outWidth * image.height * scale * 3)
+  const outImage: Pixels = { width: outWidth, height: image.height * scale, channels: 3, data: output }
+  // Output rows every earlier band has finished (feathered bands are written whole, once no later tile reaches them).
+  let finishedRows = 0
   const total = rows.length * cols.length
   const toModel = model.valueRange / 255
   const fromModel = 255 / model.valueRange
@@ -146,17 +164,32 @@ export async function runTiled(image: Pixels, model: TileModel, options: TileOpt
           }
         }
       }
-      options.onProgress?.(++done, total)
+      // Counted outside the call: `f?.(++done)` skips its arguments, and the count, when there is no f.
+      done++
+      options.onProgress?.(done, total)
+      // Without feathering a tile's core is final as it is written; with it, only whole bands are (below).
+      if (!band && done < total)
+        options.onPartial?.({
+          image: outImage,
+          rows: finishedRows,
+          bandEnd: row.coreEnd * scale,
+          bandColumns: col.coreEnd * scale,
+          done,
+          total,
+        })
     }
+    if (!band) finishedRows = row.coreEnd * scale
     if (band) {
       // Rows no later tile reaches are final.
       const finalEnd = r === rows.length - 1 ? image.height * scale : rows[r + 1]!.windowStart * scale
       const values = (finalEnd - bandStart) * outWidth * 3
       const offset = bandStart * outWidth * 3
       for (let i = 0; i < values; i++) output[offset + i] = clamp(band[i]!)
+      finishedRows = finalEnd
+      if (done < total) options.onPartial?.({ image: outImage, rows: finishedRows, bandEnd: finishedRows, bandColumns: 0, done, total })
     }
   }
-  return { width: outWidth, height: image.height * scale, channels: 3, data: output }
+  return outImage
 }
 
 function clamp(v: number): number {

@@ -23,6 +23,7 @@ import type { ModelAdapter } from '../models/adapter'
 import { InferenceError } from '../runtime/errors'
 import { decodeImage, encodePng, inspectImage, resizePixels, type Pixels } from '../runtime/image'
 import measuredCostFile from '../models/measured-cost.json' with { type: 'json' }
+import { throttledPreviews } from '../runtime/preview'
 import { modelsDir, resolveModelFiles, userFilesPresent } from '../runtime/model-files'
 
 export interface InferenceServiceOptions {
@@ -186,12 +187,20 @@ export function createInferenceService(options: InferenceServiceOptions) {
       res.writeHead(200, { 'content-type': RUN_STREAM_TYPE, 'cache-control': 'no-store' })
       const send = (event: RunEvent) => res.write(encodeRunEvent(event))
       send({ type: 'accepted', width: image.rgb.width, height: image.rgb.height })
+      // Previews of the output so far, for the page to show the tiles as they come.
+      const onPartial = throttledPreviews(
+        image.rgb,
+        ({ done, total, jpeg }) => send({ type: 'preview', done, total, jpeg: jpeg.toString('base64') }),
+        () => !res.writableEnded && !abort.signal.aborted,
+        (error) => log.warn({ err: error }, 'preview failed'),
+      )
       try {
         let report: StepReport | undefined
         const rgb = await adapter.process(image.rgb, runOptions, {
           signal: abort.signal,
           mask,
           onProgress: (done, total) => send({ type: 'progress', done, total }),
+          onPartial,
           report: (value) => (report = StepReport.parse(value)),
         })
         const alpha = image.alpha && (await resizePixels(image.alpha, rgb.width, rgb.height))

@@ -19,7 +19,15 @@ export interface JobRef {
  */
 export const jobKeys = (ref: JobRef) => {
   const base = `users/${ref.ownerSub}/jobs/${ref.id}`
-  return { base, record: `${base}/job.json`, input: `${base}/input`, mask: `${base}/mask`, stepOutput: (index: number) => `${base}/step-${index}` }
+  return {
+    base,
+    record: `${base}/job.json`,
+    input: `${base}/input`,
+    mask: `${base}/mask`,
+    stepOutput: (index: number) => `${base}/step-${index}`,
+    /** The running step's latest preview (a small JPEG of its output so far), replaced as new ones come. */
+    preview: `${base}/preview`,
+  }
 }
 
 /** The key of a job's final result: the last step's output. */

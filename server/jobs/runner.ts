@@ -179,8 +179,16 @@ export class JobRunner {
           signal,
           mask,
           onEvent: (event) => {
+            if (event.type === 'preview') {
+              // Stored, then announced with the next progress save: the page fetches it by the tile count it was taken at.
+              void store
+                .put(jobKeys(job).preview, Buffer.from(event.jpeg, 'base64'), 'image/jpeg')
+                .then(() => step.status === 'running' && step.progress && (step.progress = { ...step.progress, previewAt: event.done }))
+                .catch((error) => log.warn({ err: error }, 'preview not stored'))
+              return
+            }
             if (event.type !== 'progress') return
-            step.progress = { done: event.done, total: event.total }
+            step.progress = { done: event.done, total: event.total, previewAt: step.progress?.previewAt }
             // At most twice a second: pollers see progress, the store is spared, and a cancel
             // recorded by another replica is noticed.
             if (Date.now() - lastSave < 500) return

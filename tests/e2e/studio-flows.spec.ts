@@ -270,7 +270,7 @@ test('presets set a common pipeline in one click, shown as numbered steps with t
   await screenshot(page, 'studio-preset')
 })
 
-test("tools are cards that say what each does and how long it takes, from the models' measured cost; a job's first estimate comes from it", async ({
+test("tools are cards that say what each does and how long it takes, from the models' measured cost; a job's first estimate comes from it, then its tiles as they come", async ({
   page,
 }) => {
   await signIn(page)
@@ -290,6 +290,11 @@ test("tools are cards that say what each does and how long it takes, from the mo
   const stage = page.getByRole('figure').filter({ has: page.getByAltText('astronaut.png, being processed') })
   await expect(stage).toContainText(/about \d+:\d\d left \(estimate\)/, { timeout: 30_000 })
   await screenshot(page, 'stage-estimate')
+  // Live tiles: the service's previews of the output so far (every 2 s at most) show over the photo as they come.
+  const tiles = stage.getByAltText('astronaut.png, the tiles done so far')
+  await expect(tiles).toHaveClass(/shown/, { timeout: 60_000 })
+  expect(await tiles.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([384, 384])
+  await screenshot(page, 'stage-live-tiles')
   await stage.getByRole('button', { name: 'Cancel' }).click()
   await expect(page.getByRole('heading', { name: 'Cancelled' })).toBeVisible({ timeout: 30_000 })
 })

@@ -6,14 +6,15 @@ import { jobKeys, resultKey } from '../../../jobs/repository'
 import { sizeSuffix } from '../../../../contracts/service'
 
 /**
- * Streams a job's input or result to its owner; the page's <img> tags and downloads use it.
+ * Streams a job's input, result or running step's preview to its owner; the page's <img> tags and downloads use it.
  * `?format=jpeg|webp|png&quality=1..100` converts (EXIF orientation applied, alpha flattened for
  * JPEG), `?thumb` answers a small WebP for lists, `?download` makes it an attachment.
  */
 export default defineEventHandler(async (event) => {
   const app = useApp()
   const { id, file } = getRouterParams(event)
-  if (!id || !/^[A-Za-z0-9_-]{10,40}$/.test(id) || (file !== 'input' && file !== 'result')) throw createError({ statusCode: 404, statusMessage: 'Not found' })
+  if (!id || !/^[A-Za-z0-9_-]{10,40}$/.test(id) || (file !== 'input' && file !== 'result' && file !== 'preview'))
+    throw createError({ statusCode: 404, statusMessage: 'Not found' })
   const query = getQuery(event)
   const format = query.format === undefined ? null : String(query.format)
   if (format !== null && !(format in FORMATS)) throw createError({ statusCode: 400, statusMessage: 'format must be png, jpeg or webp' })
@@ -25,7 +26,8 @@ export default defineEventHandler(async (event) => {
   const user = await cookieUser(app, event)
   const job = await app.jobs.get({ ownerSub: user.sub, id })
   if (!job) throw createError({ statusCode: 404, statusMessage: 'Not found' })
-  const sourceKey = file === 'input' ? jobKeys(job).input : resultKey(job)
+  const sourceKey = file === 'input' ? jobKeys(job).input : file === 'preview' ? jobKeys(job).preview : resultKey(job)
+  if (file === 'preview' && (thumb || format)) throw createError({ statusCode: 400, statusMessage: 'a preview comes as it is' })
 
   let object
   if (thumb || format) {
@@ -52,7 +54,8 @@ export default defineEventHandler(async (event) => {
   const headers: Record<string, string> = {
     'content-type': contentType,
     'content-length': String(data.length),
-    'cache-control': 'private, max-age=3600',
+    // A preview is replaced while the job runs (the page asks with ?at=<tiles done>); the files stay as they are.
+    'cache-control': file === 'preview' ? 'private, no-store' : 'private, max-age=3600',
     'x-content-type-options': 'nosniff',
   }
   if (query.download !== undefined) {
