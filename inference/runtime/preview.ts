@@ -1,5 +1,5 @@
 import sharp from 'sharp'
-import type { Pixels } from './image'
+import { type Pixels, resizePixels } from './image'
 import type { PartialOutput } from './tiling'
 
 /** Longest side of a preview: enough to see the tiles arrive on the stage, small enough to send every few seconds. */
@@ -12,24 +12,18 @@ const previewSize = (image: { width: number; height: number }) => {
   return { width: Math.max(1, Math.round(image.width * k)), height: Math.max(1, Math.round(image.height * k)) }
 }
 
-const rawOf = (image: Pixels) => sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels as 1 | 3 | 4 } })
-
 /**
  * Makes JPEG previews of one run: the finished part of the output (PartialOutput) over the input (dimmed),
  * both at preview size. The input's small copy is made once per run; each preview resizes the output buffer once.
  */
 export function previewMaker(input: Pixels) {
-  let base: Promise<Uint8Array> | null = null
+  let base: Promise<Pixels> | null = null
   return async function preview(partial: PartialOutput): Promise<Buffer> {
     const size = previewSize(partial.image)
-    base ??= rawOf(input)
-      .resize(size.width, size.height, { fit: 'fill' })
-      .raw()
-      .toBuffer()
-      .then((b) => new Uint8Array(b))
-    const [under, over] = await Promise.all([base, rawOf(partial.image).resize(size.width, size.height, { fit: 'fill', kernel: 'linear' }).raw().toBuffer()])
+    base ??= resizePixels(input, size.width, size.height)
+    const [under, over] = await Promise.all([base, resizePixels(partial.image, size.width, size.height, 'linear')])
     // What is still to do shows dimmed, so the finished tiles stand out as they arrive.
-    const out = Uint8Array.from(under, (v) => v * 0.55)
+    const out = Uint8Array.from(under.data, (v) => v * 0.55)
     const sy = partial.image.height / size.height
     const sx = partial.image.width / size.width
     for (let y = 0; y < size.height; y++) {
@@ -38,7 +32,7 @@ export function previewMaker(input: Pixels) {
       if (bottom > partial.bandEnd) break
       const inBand = bottom > partial.rows
       const width = inBand ? Math.min(size.width, Math.floor(partial.bandColumns / sx)) : size.width
-      out.set(over.subarray(y * size.width * 3, (y * size.width + width) * 3), y * size.width * 3)
+      out.set(over.data.subarray(y * size.width * 3, (y * size.width + width) * 3), y * size.width * 3)
     }
     return sharp(out, { raw: { width: size.width, height: size.height, channels: 3 } })
       .jpeg({ quality: 70 })

@@ -179,7 +179,7 @@ export async function runTiled(image: Pixels, model: TileModel, options: TileOpt
         })
     }
     if (!band) finishedRows = row.coreEnd * scale
-    if (band) {
+    else {
       // Rows no later tile reaches are final.
       const finalEnd = r === rows.length - 1 ? image.height * scale : rows[r + 1]!.windowStart * scale
       const values = (finalEnd - bandStart) * outWidth * 3

@@ -25,8 +25,8 @@ export const jobKeys = (ref: JobRef) => {
     input: `${base}/input`,
     mask: `${base}/mask`,
     stepOutput: (index: number) => `${base}/step-${index}`,
-    /** The running step's latest preview (a small JPEG of its output so far), replaced as new ones come. */
-    preview: `${base}/preview`,
+    /** A step's latest preview while it runs (a small JPEG of its output so far), replaced as new ones come; one key per step, so a late one from the step before cannot stand in for this one's. */
+    preview: (index: number) => `${base}/preview-${index}`,
   }
 }
 

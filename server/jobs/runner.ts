@@ -182,7 +182,7 @@ export class JobRunner {
             if (event.type === 'preview') {
               // Stored, then announced with the next progress save: the page fetches it by the tile count it was taken at.
               void store
-                .put(jobKeys(job).preview, Buffer.from(event.jpeg, 'base64'), 'image/jpeg')
+                .put(jobKeys(job).preview(index), Buffer.from(event.jpeg, 'base64'), 'image/jpeg')
                 .then(() => step.status === 'running' && step.progress && (step.progress = { ...step.progress, previewAt: event.done }))
                 .catch((error) => log.warn({ err: error }, 'preview not stored'))
               return

@@ -26,7 +26,7 @@ export default defineEventHandler(async (event) => {
   const user = await cookieUser(app, event)
   const job = await app.jobs.get({ ownerSub: user.sub, id })
   if (!job) throw createError({ statusCode: 404, statusMessage: 'Not found' })
-  const sourceKey = file === 'input' ? jobKeys(job).input : file === 'preview' ? jobKeys(job).preview : resultKey(job)
+  const sourceKey = file === 'input' ? jobKeys(job).input : file === 'preview' ? jobKeys(job).preview(job.currentStep) : resultKey(job)
   if (file === 'preview' && (thumb || format)) throw createError({ statusCode: 400, statusMessage: 'a preview comes as it is' })
 
   let object
