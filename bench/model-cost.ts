@@ -6,11 +6,12 @@
  * does on real photos: 384x384 for the upscalers (9 tiles of 128 px), 512x512 for MAXIM (9 of its 256 px
  * windows), and the text-removal figure is the mean over three captioned photos of the evaluation set.
  *
- *   node_modules/node/bin/node --import tsx bench/model-cost.ts
+ *   node_modules/node/bin/node --import tsx bench/model-cost.ts [--only <task>]
  *
- * writes inference/models/measured-cost.json (read by every service's /v1/info) and bench/results/model-cost.md.
+ * writes inference/models/measured-cost.json (read by every service's /v1/info) and bench/results/model-cost.md;
+ * with --only, measures one task's models and replaces their entries and rows, keeping the others' (and saying so).
  */
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, loadavg } from 'node:os'
 import { TASK_MODELS } from '../inference/models/registry'
 import { cropPixels, type Pixels } from '../inference/runtime/image'
@@ -30,9 +31,12 @@ async function timed(run: () => Promise<unknown>) {
 }
 
 const astronaut = await loadRgb('astronaut.png')
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
+if (only) Object.assign(costs, JSON.parse(readFileSync('inference/models/measured-cost.json', 'utf8')))
 const texts = await buildEvalSet({ names: ['caption-coffee-large', 'meme-chelsea-large', 'watermark-coffee-large'] })
 for (const [task, adapters] of Object.entries(TASK_MODELS))
   for (const adapter of adapters) {
+    if (only && task !== only) continue
     if (!userFilesPresent(adapter)) continue // a learned model whose file nobody added
     await loadModel(adapter)
     const id = adapter.info.id
@@ -64,9 +68,20 @@ for (const [task, adapters] of Object.entries(TASK_MODELS))
   }
 
 writeFileSync('inference/models/measured-cost.json', `${JSON.stringify(costs, null, 2)}\n`)
-writeFileSync(
-  'bench/results/model-cost.md',
-  `# What each model costs per input megapixel (${new Date().toISOString().slice(0, 10)})
+const machine = `Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), load average ${load.toFixed(1)} when the run started.`
+if (only) {
+  // One task again: its rows replaced in the last full run's table, and a line saying when.
+  const ids = new Set(lines.map((line) => line.split(' | ')[0]))
+  const old = readFileSync('bench/results/model-cost.md', 'utf8').split('\n')
+  const kept = old.filter((line) => !ids.has(line.split(' | ')[0]!))
+  const at = kept.findIndex((line) => line.startsWith('Machine:'))
+  kept.splice(at - 1, 0, ...lines)
+  kept.push(`${only} measured again on ${new Date().toISOString().slice(0, 10)}, alone (--only): ${machine.slice(9)}`, '')
+  writeFileSync('bench/results/model-cost.md', kept.join('\n').replace(/\n{3,}$/, '\n'))
+} else
+  writeFileSync(
+    'bench/results/model-cost.md',
+    `# What each model costs per input megapixel (${new Date().toISOString().slice(0, 10)})
 
 Through each adapter as the service runs it (tiles, margins, cross-fades), warm, one run each: upscalers on a
 384x384 crop of astronaut.png, MAXIM on 512x512, text removal over three captioned photos of the evaluation set
@@ -78,7 +93,7 @@ cores is faster, so the studio says "about".
 |---|---|--:|--:|--:|
 ${lines.join('\n')}
 
-Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), load average ${load.toFixed(1)} when the run started.
+${machine}
 `,
-)
+  )
 console.log('wrote inference/models/measured-cost.json and bench/results/model-cost.md')

@@ -15,7 +15,9 @@ import { fitOverlay, type OverlayFit, unmix } from './overlay'
  * black overlay, "unblending" it (the photo under a watermark is still there, only mixed with a
  * flat colour: undoing the mix keeps the photo's own texture). A judge scores each against a ring
  * of known pixels around the region: colours unlike the ring's (text colours), texture unlike the
- * ring's (smooth smears, or letter edges), and a seam at the mask's border.
+ * ring's (smooth smears, or letter edges), and a seam at the mask's border. Between the two guesses,
+ * a rehearsal has the last word where it is clear: both fill a copy of the region's mask on the
+ * photo beside it, where the answer is known.
  */
 
 export type FillMethod = 'telea' | 'exemplar' | 'unblend'
@@ -30,6 +32,8 @@ export interface RegionOutcome {
   used: Candidate
   /** The judge's scores, lower = more like the surroundings. */
   scores: Partial<Record<Candidate, number>>
+  /** The two guesses' RMS errors on a copy of the region's mask beside it (rehearse), where one fitted. */
+  rehearsed?: Record<'telea' | 'exemplar', number>
   /** Whether the user painted part of it (such regions are always filled). */
   userPainted: boolean
 }
@@ -64,23 +68,36 @@ export async function fillRegions(image: Pixels, mask: Pixels, options: FillOpti
   const exemplar = method !== 'telea' ? await inpaintExemplar(image, mask, { signal }) : null
   const out = new Uint8Array(image.data)
   const outcomes: RegionOutcome[] = []
-  for (const rect of regions) {
+  const geometries = regions.map((rect) => regionGeometry(image, mask, rect))
+  const rehearsal = method === 'auto' ? await rehearse(image, mask, geometries, signal) : null
+  for (const [index, region] of geometries.entries()) {
     if (signal?.aborted) throw signal.reason ?? new Error('aborted')
-    const region = regionGeometry(image, mask, rect)
     const candidates: Partial<Record<Candidate, Pixels>> = {}
     if (telea) candidates.telea = telea
     if (exemplar) candidates.exemplar = exemplar
-    if (method === 'auto') {
-      const unblended = unblend(image, telea!, region)
-      if (unblended) candidates.unblend = unblended
-    }
+    const fit =
+      method === 'auto'
+        ? overlayFitOf(
+            image,
+            telea!,
+            region.inside.map((p) => region.toImage(p)),
+          )
+        : null
+    if (fit) candidates.unblend = unblend(image, telea!, region, fit)
     const userPainted = !!userMask && region.inside.some((p) => userMask.data[region.toImage(p)]! > 0)
     if (guard && !userPainted) candidates.original = image
     const judge = new RegionJudge(image, region)
     const scores: Partial<Record<Candidate, number>> = {}
     for (const [name, pixels] of Object.entries(candidates) as [Candidate, Pixels][]) scores[name] = judge.score(pixels)
-    const fillsOnly = (Object.keys(scores) as Candidate[]).filter((c) => c !== 'original')
-    let best = fillsOnly.reduce((a, b) => (scores[b]! < scores[a]! ? b : a))
+    const errors = rehearsal?.[index]
+    const guesses = (['telea', 'exemplar'] as const).filter((c) => scores[c] !== undefined)
+    // Between the two guesses, the rehearsal's errors where the answer is known; without one, the judge.
+    let best: FillMethod = guesses.reduce((a, b) => (scores[b]! < scores[a]! ? b : a))
+    if (errors) {
+      const rehearsed = guesses.reduce((a, b) => (errors[b]! < errors[a]! ? b : a))
+      const other = errors[best]!
+      if (other > DECISIVE_RATIO * errors[rehearsed]! && other - errors[rehearsed]! > DECISIVE_LEVELS) best = rehearsed
+    }
     // Unblending inverts the overlay instead of guessing what lies under it: when it looks about as natural as the best guess, it is closer to the truth.
     if (scores.unblend !== undefined && scores.unblend <= UNBLEND_TRUST * scores[best]!) best = 'unblend'
     const used: Candidate = scores.original !== undefined && scores.original < KEEP_BELOW * scores[best]! ? 'original' : best
@@ -93,7 +110,7 @@ export async function fillRegions(image: Pixels, mask: Pixels, options: FillOpti
         out[i + 2] = source[i + 2]!
       }
     }
-    outcomes.push({ box: region.box, used, scores, userPainted })
+    outcomes.push({ box: region.box, used, scores, ...(errors ? { rehearsed: errors } : {}), userPainted })
     await new Promise(setImmediate)
   }
   return { image: { ...image, data: out }, regions: outcomes }
@@ -277,24 +294,98 @@ function kMeans(lab: Float32Array, at: number[], k: number): Float32Array {
 }
 
 /**
- * Undoes a semi-transparent white or black overlay over the region (overlay.ts), with a diffusion
- * fill of the region as the photo's local background (thin letters: the average of what is around
- * each stroke). Null when the region does not look like one flat overlay at 25-85 % opacity.
+ * The flat white or black overlay that a region's pixels `at` look like (overlay.ts), with a diffusion fill of the
+ * region as the photo's local background (thin letters: the average of what is around each stroke). Null when the
+ * region does not look like one flat overlay at 25-85 % opacity.
  */
-function unblend(image: Pixels, background: Pixels, region: Region): Pixels | null {
-  const at = region.inside.map((p) => region.toImage(p))
+function overlayFitOf(image: Pixels, background: Pixels, at: number[]): OverlayFit | null {
   let best: OverlayFit | null = null
   for (const overlay of [255, 0] as const) {
     const fit = fitOverlay(image.data, background.data, at, overlay, 0.15, 0.95)
     if (fit && (!best || fit.spread < best.spread)) best = fit
   }
-  if (!best) return null
-  const fit = best
+  return best
+}
+
+/** Undoes the region's overlay `fit` where its pixels are under the letters. */
+function unblend(image: Pixels, background: Pixels, region: Region, fit: OverlayFit): Pixels {
   const data = new Uint8Array(image.data)
-  at.forEach((i, k) => {
+  region.inside.forEach((p, k) => {
+    const i = region.toImage(p)
     if (!(fit.estimates[k]! >= fit.threshold)) return
     const under = unmix(image.data, background.data, i * 3, fit)
     if (under) data.set(under, i * 3)
   })
   return { ...image, data }
+}
+
+/** Root mean square difference of two images over the pixels `at` (image indices), RGB. */
+function rmsOver(at: ArrayLike<number>, a: Pixels, b: Pixels): number {
+  let sum = 0
+  for (let k = 0; k < at.length; k++)
+    for (let c = 0; c < 3; c++) {
+      const d = a.data[at[k]! * 3 + c]! - b.data[at[k]! * 3 + c]!
+      sum += d * d
+    }
+  return at.length ? Math.sqrt(sum / (3 * at.length)) : 0
+}
+
+/**
+ * The rehearsal overrules the judge's choice between the two guesses only when the judge's pick did clearly worse there:
+ * by this factor and this many levels RMS (on the evaluation set: +11.41 -> +11.66 dB mean gain; deciding by the
+ * rehearsal alone, +11.53, as it misses a ring tinted by the text, which the judge's colour term sees).
+ */
+const DECISIVE_RATIO = 1.15
+const DECISIVE_LEVELS = 1
+/** A copy must land this share of a region's pixels on known photo for its rehearsal to count. */
+const REHEARSAL_COVER = 0.6
+
+/**
+ * A rehearsal of the two guesses where the answer is known: each region's mask is copied onto the photo beside it
+ * (below, above, right or left, a gap away, wherever most of it lands on known pixels) and both fills fill the copies
+ * (the regions stay unknown too, so no letter colour leaks into them); their error there, against the photo, is what
+ * each is likely to get wrong in the region, on the same texture. Per region: each fill's RMS error over its copy, or
+ * null where no copy fits.
+ */
+async function rehearse(image: Pixels, mask: Pixels, regions: Region[], signal?: AbortSignal): Promise<(Record<'telea' | 'exemplar', number> | null)[]> {
+  const { width, height } = image
+  // The fills' test mask: the regions (unknown in the rehearsal too, so no letter colour leaks into the copies) and the copies.
+  const test = new Uint8Array(mask.data)
+  const copies = regions.map((region) => {
+    const at = region.inside.map((p) => region.toImage(p))
+    const [bx0, by0, bx1, by1] = region.box
+    const gap = Math.max(4, Math.round(Math.min(bx1 - bx0, by1 - by0) / 3))
+    const landing = (dx: number, dy: number, p: number) => {
+      const x = (p % width) + dx
+      const y = Math.floor(p / width) + dy
+      if (x < 0 || y < 0 || x >= width || y >= height) return -1
+      const q = y * width + x
+      return test[q] ? -1 : q
+    }
+    let best: { dx: number; dy: number; count: number } | null = null
+    for (const [dx, dy] of [
+      [0, by1 - by0 + gap],
+      [0, -(by1 - by0 + gap)],
+      [bx1 - bx0 + gap, 0],
+      [-(bx1 - bx0 + gap), 0],
+    ] as const) {
+      let count = 0
+      for (const p of at) if (landing(dx, dy, p) >= 0) count++
+      if (!best || count > best.count) best = { dx, dy, count }
+    }
+    if (!best || best.count < REHEARSAL_COVER * at.length) return null
+    const copy: number[] = []
+    for (const p of at) {
+      const q = landing(best.dx, best.dy, p)
+      if (q < 0) continue
+      test[q] = 1
+      copy.push(q)
+    }
+    return copy
+  })
+  if (!copies.some(Boolean)) return regions.map(() => null)
+  const testMask = { ...mask, data: test }
+  const telea = inpaintTelea(image, testMask, 5, signal)
+  const exemplar = await inpaintExemplar(image, testMask, { signal })
+  return copies.map((copy) => (copy ? { telea: rmsOver(copy, telea, image), exemplar: rmsOver(copy, exemplar, image) } : null))
 }

@@ -99,6 +99,22 @@ describe('fillRegions', () => {
     expect(maskedPsnr(out, gradient, grown(letters))).toBeGreaterThan(maskedPsnr(marked, gradient, grown(letters)) + 20)
   })
 
+  it('rehearses both guesses on a copy of the mask beside the region, where the truth is known, and uses the one that did better there', async () => {
+    // Vertical stripes: patches continue them through the letters, a diffusion smears them grey.
+    const stripes = image((x) => (x % 6 < 3 ? [40, 60, 40] : [200, 210, 190]))
+    const letters = strokes(30, 20, 5)
+    const { image: out, regions } = await fillRegions(overlay(stripes, letters, 255, 1), grown(letters))
+    const { rehearsed, used } = regions[0]!
+    console.log(`opaque strokes over stripes: rehearsed ${JSON.stringify(rehearsed)}, used ${used}`)
+    expect(rehearsed!.exemplar).toBeLessThan(rehearsed!.telea / 2)
+    expect(used).toBe('exemplar')
+    expect(maskedPsnr(out, stripes, grown(letters))).toBeGreaterThan(25)
+    // A mask with no room beside it for a copy: no rehearsal, the judge alone decides.
+    const wide = { width: W, height: H, channels: 1, data: new Uint8Array(W * H) }
+    for (let y = 10; y < H - 10; y++) wide.data.fill(255, y * W + 10, y * W + W - 10)
+    expect((await fillRegions(overlay(stripes, wide, 255, 1), wide)).regions[0]!.rehearsed).toBeUndefined()
+  })
+
   it('keeps the original where a region holds no text (a false detection on texture), and reports it', async () => {
     const box = { width: W, height: H, channels: 1, data: new Uint8Array(W * H) }
     for (let y = 30; y < 50; y++) box.data.fill(255, y * W + 40, y * W + 120)
