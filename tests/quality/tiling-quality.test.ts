@@ -13,7 +13,23 @@ describe('runTiled with a real model', () => {
     const weights = esrganMedium.sources.find((s) => s.kind === 'convert' && s.file.endsWith('x2.onnx')) as ConvertSource
     const session = await loadSession((await ensureConverted(weights)).path)
     const model: TileModel = { scale: 2, valueRange: 255, run: (input, h, w) => runImageSession(session, input, h, w) }
+    // The untiled run is one long session run: it must leave this thread free (sessions.ts runs ORT in a worker), or a
+    // service stops answering health checks and cancels for its length. Timers keep firing: the longest gap between
+    // them stays well under the run's own time (on the thread itself it was the whole run).
+    let last = performance.now()
+    let longestGap = 0
+    const timer = setInterval(() => {
+      longestGap = Math.max(longestGap, performance.now() - last)
+      last = performance.now()
+    }, 10)
+    const started = performance.now()
     const whole = await runTiled(image, model, { tileSize: 512, margin: 0 })
+    const runMs = performance.now() - started
+    clearInterval(timer)
+    longestGap = Math.max(longestGap, performance.now() - last)
+    console.log(`one 512x512 session run: ${runMs.toFixed(0)} ms; the longest gap between 10 ms timers meanwhile: ${longestGap.toFixed(0)} ms`)
+    expect(runMs).toBeGreaterThan(500)
+    expect(longestGap).toBeLessThan(0.5 * runMs)
     const tiled = await runTiled(image, model, { tileSize: 128, margin: 16 })
     const value = psnr(tiled, whole)
     console.log(`tiled vs untiled x2 on astronaut 512x512: ${value.toFixed(2)} dB`)
