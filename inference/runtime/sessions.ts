@@ -63,8 +63,9 @@ function ask(message: Record<string, unknown>): Promise<Reply> {
       if (reply.error !== undefined) waiting?.reject(new Error(reply.error))
       else waiting?.resolve(reply)
     })
-    started.on('error', (error) => {
-      for (const waiting of pending.values()) waiting.reject(error)
+    started.on('error', (error: unknown) => {
+      const failure = error instanceof Error ? error : new Error(String(error))
+      for (const waiting of pending.values()) waiting.reject(failure)
       pending.clear()
       sessions.clear()
       worker = null

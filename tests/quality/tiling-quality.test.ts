@@ -42,18 +42,23 @@ describe('runTiled with a real model', () => {
    * match one untiled run.
    */
   it.each([
-    // Measured: 113.1 dB (general) and 60.4 dB (x4plus), i.e. float rounding; the tiler itself: tests/unit/tiling.test.ts.
-    { adapter: realesrganGeneralX4, side: 256, minimum: 50 },
-    { adapter: realesrganX4plus, side: 176, minimum: 45 },
-  ])('tiled $adapter.info.id x4 matches an untiled run on a $side px crop of astronaut.png', { timeout: 180_000 }, async ({ adapter, side, minimum }) => {
-    const image = await loadRgb('astronaut.png', { left: 128, top: 64, width: side, height: side })
-    const weights = adapter.sources[0] as ConvertSource
-    const session = await loadSession((await ensureConverted(weights)).path)
-    const model: TileModel = { scale: 4, valueRange: 1, run: (input, h, w) => runImageSession(session, input, h, w) }
-    const whole = await runTiled(image, model, { tileSize: side, margin: 0 })
-    const tiled = await runTiled(image, model, { tileSize: 128, margin: 16 })
-    const value = psnr(tiled, whole)
-    console.log(`tiled vs untiled ${adapter.info.id} x4 on ${side}x${side}: ${value.toFixed(2)} dB`)
-    expect(value).toBeGreaterThanOrEqual(minimum)
-  })
+    // Measured: 113.1 dB (general) and 57.2 dB (x4plus), i.e. float rounding; the tiler itself: tests/unit/tiling.test.ts.
+    // x4plus runs smaller tiles (4 windows of 96 px, 2 cores per axis): at 128 px tiles it took 3+ minutes under CI's load.
+    { adapter: realesrganGeneralX4, side: 256, tileSize: 128, minimum: 50 },
+    { adapter: realesrganX4plus, side: 128, tileSize: 64, minimum: 45 },
+  ])(
+    'tiled $adapter.info.id x4 matches an untiled run on a $side px crop of astronaut.png',
+    { timeout: 300_000 },
+    async ({ adapter, side, tileSize, minimum }) => {
+      const image = await loadRgb('astronaut.png', { left: 128, top: 64, width: side, height: side })
+      const weights = adapter.sources[0] as ConvertSource
+      const session = await loadSession((await ensureConverted(weights)).path)
+      const model: TileModel = { scale: 4, valueRange: 1, run: (input, h, w) => runImageSession(session, input, h, w) }
+      const whole = await runTiled(image, model, { tileSize: side, margin: 0 })
+      const tiled = await runTiled(image, model, { tileSize, margin: 16 })
+      const value = psnr(tiled, whole)
+      console.log(`tiled vs untiled ${adapter.info.id} x4 on ${side}x${side}: ${value.toFixed(2)} dB`)
+      expect(value).toBeGreaterThanOrEqual(minimum)
+    },
+  )
 })
