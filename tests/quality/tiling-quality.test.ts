@@ -8,7 +8,7 @@ import { loadRgb, psnr } from '../helpers/images'
 
 // The real ESRGAN through the tiler; the tiler's plumbing on generated models: tests/unit/tiling.test.ts.
 describe('runTiled with a real model', () => {
-  it('tiled ESRGAN x2 matches an untiled run on a 512x512 photo (PSNR >= 45 dB)', { timeout: 180_000 }, async () => {
+  it('tiled ESRGAN x2 matches an untiled run on a 512x512 photo (PSNR >= 45 dB)', { timeout: 900_000 }, async () => {
     const image = await loadRgb('astronaut.png')
     const weights = esrganMedium.sources.find((s) => s.kind === 'convert' && s.file.endsWith('x2.onnx')) as ConvertSource
     const session = await loadSession((await ensureConverted(weights)).path)
@@ -48,7 +48,7 @@ describe('runTiled with a real model', () => {
     { adapter: realesrganX4plus, side: 128, tileSize: 64, minimum: 45 },
   ])(
     'tiled $adapter.info.id x4 matches an untiled run on a $side px crop of astronaut.png',
-    { timeout: 300_000 },
+    { timeout: 900_000 },
     async ({ adapter, side, tileSize, minimum }) => {
       const image = await loadRgb('astronaut.png', { left: 128, top: 64, width: side, height: side })
       const weights = adapter.sources[0] as ConvertSource
