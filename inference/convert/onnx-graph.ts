@@ -42,8 +42,16 @@ export class OnnxGraphBuilder {
     return name
   }
 
-  /** An initializer of any element type; the graph converter needs int64 shapes and indices, bools and int32. */
-  addTypedInitializer(base: string, dims: number[], values: Float32Array | BigInt64Array | Int32Array | Uint8Array): string {
+  /**
+   * An initializer of any element type; the graph converter needs int64 shapes and indices, bools and int32, and
+   * quantized graphs int8 weights and uint8 zero points (a Uint8Array is bool unless `bytes` says 'uint8').
+   */
+  addTypedInitializer(
+    base: string,
+    dims: number[],
+    values: Float32Array | BigInt64Array | Int32Array | Int8Array | Uint8Array,
+    bytes: 'bool' | 'uint8' = 'bool',
+  ): string {
     const { DataType } = onnx.TensorProto
     const dataType =
       values instanceof Float32Array
@@ -52,7 +60,11 @@ export class OnnxGraphBuilder {
           ? DataType.INT64
           : values instanceof Int32Array
             ? DataType.INT32
-            : DataType.BOOL
+            : values instanceof Int8Array
+              ? DataType.INT8
+              : bytes === 'uint8'
+                ? DataType.UINT8
+                : DataType.BOOL
     const expected = dims.reduce((a, b) => a * b, 1)
     if (values.length !== expected) throw new Error(`initializer ${base}: ${values.length} values for dims [${dims}]`)
     const name = this.uniqueName(base)
