@@ -4,15 +4,13 @@
 // weights), the form a quantizer will emit; that ORT fused every Conv into an integer kernel is checked by counting the
 // ops of its optimized graph, not assumed. Written to bench/results/conv-peaks.md.
 //   node_modules/node/bin/node --import tsx bench/conv-peaks.ts
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
-import onnxProto from 'onnx-proto'
+import { writeFile } from 'node:fs/promises'
+import { availableParallelism, cpus, loadavg } from 'node:os'
 import * as ort from 'onnxruntime-node'
 import { OnnxGraphBuilder } from '../inference/convert/onnx-graph'
+import { optimizedOpCounts } from '../inference/convert/quantize'
 import { sessionOptions } from '../inference/runtime/sessions'
 
-const { onnx } = onnxProto
 const LAYERS = 8
 /** Full 8-bit weights: 7-bit ones ("reduce range", against u8s8 saturation on CPUs without VNNI) were no closer here (0.82-1.14 % vs 0.66-0.97 %). */
 const WEIGHT_LEVELS = 127
@@ -87,22 +85,6 @@ function convStack(cin: number, cout: number, side: number, ranges?: number[]): 
   return g.build({ graphName: 'conv-int8', opset: 17, inputs: [{ name: 'x', dims }], outputs: [{ name: y, dims }] })
 }
 
-/** The op types of ORT's optimized graph (what it really runs), counted. */
-async function optimizedOps(model: Uint8Array): Promise<Map<string, number>> {
-  const dir = await mkdtemp(join(tmpdir(), 'restora-conv-peaks-'))
-  const file = join(dir, 'optimized.onnx')
-  try {
-    // Errors only: ORT warns that a saved optimized graph is this machine's, and about the scales the fusion used up.
-    const session = await ort.InferenceSession.create(model, { ...sessionOptions(), optimizedModelFilePath: file, logSeverityLevel: 3 })
-    await session.release()
-    const counts = new Map<string, number>()
-    for (const node of onnx.ModelProto.decode(await readFile(file)).graph?.node ?? []) counts.set(node.opType!, (counts.get(node.opType!) ?? 0) + 1)
-    return counts
-  } finally {
-    await rm(dir, { recursive: true, force: true })
-  }
-}
-
 const load = loadavg()[0]!
 const rows: string[] = []
 let fp32Peak = { value: 0, shape: '' }
@@ -122,7 +104,7 @@ for (const [cin, cout, side] of SHAPES) {
   const calibration = await fp32.run({ x })
   const ranges = [largest(x.data as Float32Array), ...fp32.outputNames.map((name) => largest(calibration[name]!.data as Float32Array))]
   const int8Model = convStack(cin, cout, side, ranges)
-  const fused = await optimizedOps(int8Model)
+  const fused = await optimizedOpCounts(int8Model)
   const integerConvs = [...fused].filter(([op]) => /QLinearConv|ConvInteger/.test(op)).reduce((sum, [, n]) => sum + n, 0)
   const floatConvs = fused.get('Conv') ?? 0
   const int8 = await ort.InferenceSession.create(int8Model, sessionOptions())

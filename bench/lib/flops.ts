@@ -49,6 +49,8 @@ export async function countConvFlops(onnxPath: string, height: number, width: nu
         break
       }
       case 'Relu':
+      case 'PRelu':
+      case 'LeakyRelu':
       case 'Sigmoid':
       case 'Tanh':
       case 'Add':
