@@ -166,41 +166,30 @@ export async function quantizeModel(fp32: Uint8Array, calibration: CalibrationIn
       for (let i = 0; i < per; i++) q[o * per + i] = Math.round(w[o * per + i]! / scales[o]!)
     }
     const base = conv.output![0]!
-    added.push(
-      tensorOf(`${base}__w_q`, dims, DataType.INT8, q),
-      tensorOf(`${base}__w_scale`, [outChannels], DataType.FLOAT, scales),
-      tensorOf(`${base}__w_zero`, [outChannels], DataType.INT8, new Int8Array(outChannels)),
-    )
-    const dqs = [
-      onnx.NodeProto.create({
-        opType: 'DequantizeLinear',
-        name: `${base}__w_dq`,
-        input: [`${base}__w_q`, `${base}__w_scale`, `${base}__w_zero`],
-        output: [`${base}__w_dq`],
-        attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 })],
-      }),
-    ]
-    conv.input![1] = `${base}__w_dq`
+    // A constant per output channel (weights int8, bias int32 at the input's scale x the weight's), dequantized along axis 0.
+    const perChannel = (part: 'w' | 'b', values: Int8Array | Int32Array, partDims: number[], partScales: Float32Array) => {
+      const type = values instanceof Int8Array ? DataType.INT8 : DataType.INT32
+      const zeros = values instanceof Int8Array ? new Int8Array(outChannels) : new Int32Array(outChannels)
+      const [q, scale, zero, dq] = ['q', 'scale', 'zero', 'dq'].map((suffix) => `${base}__${part}_${suffix}`) as [string, string, string, string]
+      added.push(tensorOf(q, partDims, type, values), tensorOf(scale, [outChannels], DataType.FLOAT, partScales), tensorOf(zero, [outChannels], type, zeros))
+      const axis = onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 })
+      return { dq, node: onnx.NodeProto.create({ opType: 'DequantizeLinear', name: dq, input: [q, scale, zero], output: [dq], attribute: [axis] }) }
+    }
+    const weightDq = perChannel('w', q, dims, scales)
+    conv.input![1] = weightDq.dq
+    const dqs = [weightDq.node]
     const biasName = conv.input![2]
     if (biasName) {
       const bias = floats(initializers.get(biasName)!)
       const biasScales = Float32Array.from(scales, (s) => s * input.scale)
-      const bq = Int32Array.from(bias, (b, o) => Math.round(b / biasScales[o]!))
-      added.push(
-        tensorOf(`${base}__b_q`, [outChannels], DataType.INT32, bq),
-        tensorOf(`${base}__b_scale`, [outChannels], DataType.FLOAT, biasScales),
-        tensorOf(`${base}__b_zero`, [outChannels], DataType.INT32, new Int32Array(outChannels)),
+      const biasDq = perChannel(
+        'b',
+        Int32Array.from(bias, (b, o) => Math.round(b / biasScales[o]!)),
+        [outChannels],
+        biasScales,
       )
-      dqs.push(
-        onnx.NodeProto.create({
-          opType: 'DequantizeLinear',
-          name: `${base}__b_dq`,
-          input: [`${base}__b_q`, `${base}__b_scale`, `${base}__b_zero`],
-          output: [`${base}__b_dq`],
-          attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 })],
-        }),
-      )
-      conv.input![2] = `${base}__b_dq`
+      conv.input![2] = biasDq.dq
+      dqs.push(biasDq.node)
     }
     before.set(conv, dqs)
   }
