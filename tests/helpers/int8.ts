@@ -1,12 +1,11 @@
 import type { CalibrationInput } from '../../inference/convert/quantize'
 import type { Pixels } from '../../inference/runtime/image'
-import { loadRgb, mulberry32 } from './images'
+import { hwcToChw, loadRgb, mulberry32 } from './images'
 
 /** One HWC RGB image as the NCHW float input of a network whose white is `valueRange`. */
 export function networkInput(image: Pixels, valueRange: number): CalibrationInput {
-  const plane = image.width * image.height
-  const data = new Float32Array(3 * plane)
-  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) data[c * plane + i] = (image.data[i * 3 + c]! / 255) * valueRange
+  const data = hwcToChw(image.data, image.width * image.height)
+  if (valueRange !== 255) for (let i = 0; i < data.length; i++) data[i] = (data[i]! / 255) * valueRange
   return { data, dims: [1, 3, image.height, image.width] }
 }
 
