@@ -5,18 +5,16 @@
 // of astronaut.png and coffee.png, tiled as the service tiles them. Gate (issue #19): >= 38 dB on every image.
 // Written to bench/results/int8-speed.md.
 //   node_modules/node/bin/node --import tsx bench/int8-speed.ts [--only <model id>]
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus, loadavg } from 'node:os'
 import * as ort from 'onnxruntime-node'
 import { ensureConverted } from '../inference/convert/cache'
 import { optimizedOpCounts, quantizeModel } from '../inference/convert/quantize'
 import type { ConvertSource } from '../inference/models/adapter'
 import { ESRGAN_TILE, esrganAdapters, tileSizeOf } from '../inference/models/esrgan'
-import { runImageSession, sessionOptions } from '../inference/runtime/sessions'
-import { runTiled } from '../inference/runtime/tiling'
-import { readFile } from 'node:fs/promises'
+import { sessionOptions } from '../inference/runtime/sessions'
 import { loadRgb, psnr } from '../tests/helpers/images'
-import { calibrationSet, networkInput } from '../tests/helpers/int8'
+import { calibrationSet, networkInput, tiledUpscale } from '../tests/helpers/int8'
 import { countConvFlops } from './lib/flops'
 
 const GATE_DB = 38
@@ -59,15 +57,11 @@ for (const adapter of esrganAdapters) {
     const fp32Seconds = Math.min(...times.fp32)
     const int8Seconds = Math.min(...times.int8)
     const gops = (await countConvFlops(path, window, window)) / int8Seconds / 1e9
-    // Whole images through the tiler, as the service runs them.
-    const tiled = (session: ort.InferenceSession, pixels: (typeof images)[number]['pixels']) =>
-      runTiled(
-        pixels,
-        { scale, valueRange, run: (input, h, w) => runImageSession(session, input, h, w) },
-        { tileSize: tileSizeOf(adapter.variant), margin: ESRGAN_TILE.margin },
-      )
     const agreement: number[] = []
-    for (const image of images) agreement.push(psnr(await tiled(sessions.int8, image.pixels), await tiled(sessions.fp32, image.pixels)))
+    for (const image of images)
+      agreement.push(
+        psnr(await tiledUpscale(sessions.int8, adapter.variant, scale, image.pixels), await tiledUpscale(sessions.fp32, adapter.variant, scale, image.pixels)),
+      )
     await sessions.fp32.release()
     await sessions.int8.release()
     const worst = Math.min(...agreement)

@@ -53,6 +53,23 @@ function tensorOf(name: string, dims: number[], dataType: number, values: Float3
   return onnx.TensorProto.create({ name, dims, dataType, rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) })
 }
 
+/**
+ * Symmetric int8 weights, one scale per output channel (the leading axis): scale = max |w| / 127. Full 8 bits: 7-bit
+ * weights ("reduce range", against u8s8 saturation on CPUs without VNNI) were no closer on this CPU (bench/conv-peaks.ts).
+ */
+export function quantizePerChannel(w: Float32Array, outChannels: number): { q: Int8Array; scales: Float32Array } {
+  const per = w.length / outChannels
+  const scales = new Float32Array(outChannels)
+  const q = new Int8Array(w.length)
+  for (let o = 0; o < outChannels; o++) {
+    let largest = 0
+    for (let i = 0; i < per; i++) largest = Math.max(largest, Math.abs(w[o * per + i]!))
+    scales[o] = largest / 127 || 1
+    for (let i = 0; i < per; i++) q[o * per + i] = Math.round(w[o * per + i]! / scales[o]!)
+  }
+  return { q, scales }
+}
+
 /** Convs from which a graph output is reached through non-Conv nodes only: they stay fp32. */
 function finalConvs(nodes: Node[], outputs: string[]): Set<Node> {
   const producer = new Map<string, Node>()
@@ -84,7 +101,7 @@ function quantizationPoints(nodes: Node[], convs: Node[]) {
     const relu = readers.length === 1 && readers[0]!.opType === 'Relu' ? readers[0]! : null
     points.add(relu ? relu.output![0]! : out)
   }
-  return { points, consumers }
+  return points
 }
 
 /** Each tensor's [min, max] over the calibration inputs (0 always inside, so zero is exact). */
@@ -133,19 +150,19 @@ export async function quantizeModel(fp32: Uint8Array, calibration: CalibrationIn
     (n) =>
       n.opType === 'Conv' && !final.has(n) && !first.has(n) && initializers.has(n.input![1]!) && (n.input![2] === undefined || initializers.has(n.input![2]!)),
   )
-  const { points } = quantizationPoints(nodes, convs)
+  const points = quantizationPoints(nodes, convs)
   const ranges = await calibrate(model, [...points], calibration)
 
   const { DataType } = onnx.TensorProto
   const added: Tensor[] = []
-  const activation = new Map<string, { scale: number; zero: number; scaleName: string; zeroName: string; dq: string }>()
+  const activation = new Map<string, { scale: number; scaleName: string; zeroName: string; dq: string }>()
   for (const [name, [min, max]] of ranges) {
     const scale = (max - min) / 255 || 1 / 255
     const zero = Math.min(255, Math.max(0, Math.round(-min / scale)))
     const scaleName = `${name}__scale`
     const zeroName = `${name}__zero`
     added.push(tensorOf(scaleName, [], DataType.FLOAT, Float32Array.of(scale)), tensorOf(zeroName, [], DataType.UINT8, Uint8Array.of(zero)))
-    activation.set(name, { scale, zero, scaleName, zeroName, dq: `${name}__dq` })
+    activation.set(name, { scale, scaleName, zeroName, dq: `${name}__dq` })
   }
 
   // Weight and bias DQs per quantized Conv, emitted just before it.
@@ -153,18 +170,9 @@ export async function quantizeModel(fp32: Uint8Array, calibration: CalibrationIn
   for (const conv of convs) {
     const input = activation.get(conv.input![0]!)!
     const weight = initializers.get(conv.input![1]!)!
-    const w = floats(weight)
     const dims = (weight.dims ?? []).map(Number)
     const outChannels = dims[0]!
-    const per = w.length / outChannels
-    const scales = new Float32Array(outChannels)
-    const q = new Int8Array(w.length)
-    for (let o = 0; o < outChannels; o++) {
-      let largest = 0
-      for (let i = 0; i < per; i++) largest = Math.max(largest, Math.abs(w[o * per + i]!))
-      scales[o] = largest / 127 || 1
-      for (let i = 0; i < per; i++) q[o * per + i] = Math.round(w[o * per + i]! / scales[o]!)
-    }
+    const { q, scales } = quantizePerChannel(floats(weight), outChannels)
     const base = conv.output![0]!
     // A constant per output channel (weights int8, bias int32 at the input's scale x the weight's), dequantized along axis 0.
     const perChannel = (part: 'w' | 'b', values: Int8Array | Int32Array, partDims: number[], partScales: Float32Array) => {

@@ -102,12 +102,9 @@ export async function fillRegions(image: Pixels, mask: Pixels, options: FillOpti
     if (scores.unblend !== undefined && scores.unblend <= UNBLEND_TRUST * scores[best]!) best = 'unblend'
     // Unblending is trusted for looking about as natural as the best guess; where the original looks more natural than
     // every fill, undoing a faint overlay is not worth its risk (white teeth taken for letters under a white watermark).
-    const originalBest = scores.original !== undefined && guesses.every((c) => scores.original! < scores[c]!)
-    const used: Candidate =
-      scores.original !== undefined &&
-      (scores.original < KEEP_BELOW * scores[best]! || (best === 'unblend' && originalBest && scores.original < scores.unblend!))
-        ? 'original'
-        : best
+    const original = scores.original
+    const beatsEveryFill = original !== undefined && Object.entries(scores).every(([name, score]) => name === 'original' || original < score!)
+    const used: Candidate = original !== undefined && (original < KEEP_BELOW * scores[best]! || (best === 'unblend' && beatsEveryFill)) ? 'original' : best
     if (used !== 'original') {
       const source = candidates[used]!.data
       for (const p of region.inside) {

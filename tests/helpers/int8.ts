@@ -1,5 +1,9 @@
+import type { InferenceSession } from 'onnxruntime-node'
 import type { CalibrationInput } from '../../inference/convert/quantize'
+import { ESRGAN_TILE, type EsrganVariant, tileSizeOf } from '../../inference/models/esrgan'
 import type { Pixels } from '../../inference/runtime/image'
+import { runImageSession } from '../../inference/runtime/sessions'
+import { runTiled } from '../../inference/runtime/tiling'
 import { hwcToChw, loadRgb, mulberry32 } from './images'
 
 /** One HWC RGB image as the NCHW float input of a network whose white is `valueRange`. */
@@ -47,3 +51,11 @@ export async function calibrationSet(valueRange: number): Promise<CalibrationInp
   images.push(texture(side, 1), texture(side, 2))
   return images.map((image) => networkInput(image, valueRange))
 }
+
+/** One ESRGAN-family network session over a whole image, tiled as the service tiles it (int8 and fp32 alike). */
+export const tiledUpscale = (session: InferenceSession, variant: EsrganVariant, scale: number, image: Pixels) =>
+  runTiled(
+    image,
+    { scale, valueRange: variant.valueRange, run: (input, h, w) => runImageSession(session, input, h, w) },
+    { tileSize: tileSizeOf(variant), margin: ESRGAN_TILE.margin },
+  )

@@ -4,12 +4,11 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { ensureConverted } from '../../inference/convert/cache'
 import { optimizedOpCounts, quantizeModel } from '../../inference/convert/quantize'
 import type { ConvertSource } from '../../inference/models/adapter'
-import { ESRGAN_TILE, esrganMedium, tileSizeOf } from '../../inference/models/esrgan'
+import { esrganMedium } from '../../inference/models/esrgan'
 import type { Pixels } from '../../inference/runtime/image'
-import { runImageSession, sessionOptions } from '../../inference/runtime/sessions'
-import { runTiled } from '../../inference/runtime/tiling'
+import { sessionOptions } from '../../inference/runtime/sessions'
 import { loadRgb, psnr, resize } from '../helpers/images'
-import { calibrationSet } from '../helpers/int8'
+import { calibrationSet, tiledUpscale } from '../helpers/int8'
 
 /**
  * The quantizer on a real network: UpscalerJS's esrgan-medium x2, quantized with the calibration set, against the
@@ -27,12 +26,7 @@ beforeAll(async () => {
   int8 = await InferenceSession.create(quantized, { ...sessionOptions(), logSeverityLevel: 3 })
 }, 900_000)
 
-const upscale = (session: InferenceSession, image: Pixels) =>
-  runTiled(
-    image,
-    { scale: 2, valueRange: 255, run: (input, h, w) => runImageSession(session, input, h, w) },
-    { tileSize: tileSizeOf(esrganMedium.variant), margin: ESRGAN_TILE.margin },
-  )
+const upscale = (session: InferenceSession, image: Pixels) => tiledUpscale(session, esrganMedium.variant, 2, image)
 
 describe('esrgan-medium x2 in int8', () => {
   it('runs as integer kernels: ORT fuses all but the first and last of its 28 Convs into QLinearConv', { timeout: 900_000 }, async () => {
